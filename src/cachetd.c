@@ -1,0 +1,430 @@
+/* cachetd: the credential cache daemon. One tevent loop, talloc ownership:
+ * daemon -> server -> connection -> request buffers. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <talloc.h>
+#include <tevent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "access/access.h"
+#include "cachetd_conf.h"
+#include "common/util_i18n.h"
+#include "common/util_log.h"
+#include "common/util_secmem.h"
+#include "kcm/kcm_ops.h"
+#include "kcm/kcm_srv.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+#define SHUTDOWN_GRACE_SECONDS 5
+
+struct cachetd {
+    struct tevent_context *ev;
+    const char *config_path;
+    bool config_missing_ok;
+    const char *socket_override;
+    struct cachetd_conf cfg;
+    struct access_policy access;
+    struct store *store;
+    struct store_sqlite *db;
+    struct kcm_ctx kcm;
+    struct kcm_srv *srv;
+    struct tevent_timer *purge;
+    bool exiting;
+    bool own_socket; /* we bound socket_path ourselves (not systemd) */
+};
+
+static void limits_from_conf(const struct cachetd_conf *cfg, struct store_limits *sl,
+                             struct kcm_srv_limits *kl)
+{
+    sl->max_caches_per_owner = cfg->max_caches_per_uid;
+    sl->max_creds_per_cache = cfg->max_creds_per_cache;
+    sl->max_bytes_per_owner = cfg->max_bytes_per_uid;
+    kl->max_frame = cfg->max_frame_size;
+    kl->max_conns_per_uid = cfg->max_connections_per_uid;
+    kl->idle_timeout = cfg->idle_timeout;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, _("Usage: cachetd [OPTION]...\n"
+                 "Serve Kerberos credential caches over the KCM protocol.\n\n"
+                 "  -c, --config FILE   configuration file (default %s)\n"
+                 "  -s, --socket PATH   listen on PATH instead of the configured socket_path\n"
+                 "  -D, --daemon        detach from the terminal\n"
+                 "  -d, --debug         log at debug level\n"
+                 "  -V, --version       print the version and exit\n"
+                 "  -h, --help          print this help and exit\n"),
+            SYSCONFDIR "/cachet/cachet.conf");
+}
+
+/* Bind the configured socket. A stale socket file is replaced; a live one is an error. */
+static int bind_socket(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct stat sb;
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, _("socket path '%s' is too long"), path);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    if (lstat(path, &sb) == 0) {
+        int probe;
+        if (!S_ISSOCK(sb.st_mode)) {
+            snprintf(err, errlen, _("%s exists and is not a socket"), path);
+            close(fd);
+            return -1;
+        }
+        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            close(probe);
+            snprintf(err, errlen, _("another server is already listening on %s"), path);
+            close(fd);
+            return -1;
+        }
+        if (probe >= 0) {
+            close(probe);
+        }
+        unlink(path);
+    }
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        snprintf(err, errlen, _("cannot bind %s: %s"), path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (chmod(path, mode) != 0 || listen(fd, 128) != 0) {
+        snprintf(err, errlen, _("cannot listen on %s: %s"), path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    return fd;
+}
+
+static void purge_handler(struct tevent_context *ev, struct tevent_timer *te, struct timeval now,
+                          void *pvt);
+
+static void schedule_purge(struct cachetd *d)
+{
+    TALLOC_FREE(d->purge);
+    d->purge = tevent_add_timer(d->ev, d,
+                                tevent_timeval_current_ofs((uint32_t)d->cfg.purge_interval, 0),
+                                purge_handler, d);
+}
+
+static void purge_handler(struct tevent_context *ev, struct tevent_timer *te, struct timeval now,
+                          void *pvt)
+{
+    struct cachetd *d = pvt;
+    size_t n;
+
+    d->purge = NULL;
+    n = store_purge_expired(d->store, (uint32_t)time(NULL));
+    if (n > 0) {
+        util_log(UTIL_LOG_INFO, "purged %zu expired credentials", n);
+    }
+    schedule_purge(d);
+}
+
+static void shutdown_done(void *arg)
+{
+    struct cachetd *d = arg;
+
+    d->exiting = true;
+}
+
+static void grace_expired(struct tevent_context *ev, struct tevent_timer *te, struct timeval now,
+                          void *pvt)
+{
+    struct cachetd *d = pvt;
+
+    util_log(UTIL_LOG_WARNING, "shutdown: %u connections still busy after %d s, closing",
+             kcm_srv_connections(d->srv), SHUTDOWN_GRACE_SECONDS);
+    d->exiting = true;
+}
+
+static void on_terminate(struct tevent_context *ev, struct tevent_signal *se, int signum,
+                         int count, void *siginfo, void *pvt)
+{
+    struct cachetd *d = pvt;
+
+    if (d->exiting) {
+        return;
+    }
+    util_log(UTIL_LOG_INFO, "signal %d: shutting down", signum);
+    sd_notify(0, "STOPPING=1");
+    tevent_add_timer(ev, d, tevent_timeval_current_ofs(SHUTDOWN_GRACE_SECONDS, 0),
+                     grace_expired, d);
+    kcm_srv_shutdown(d->srv, shutdown_done, d);
+}
+
+static void apply_runtime_conf(struct cachetd *d)
+{
+    struct store_limits sl;
+    struct kcm_srv_limits kl;
+
+    util_log_set_level((enum util_log_level)d->cfg.log_level);
+    limits_from_conf(&d->cfg, &sl, &kl);
+    store_set_limits(d->store, &sl);
+    if (d->srv != NULL) {
+        kcm_srv_set_limits(d->srv, &kl);
+    }
+    d->kcm.mit_extensions = d->cfg.mit_extensions;
+}
+
+static void on_reload(struct tevent_context *ev, struct tevent_signal *se, int signum, int count,
+                      void *siginfo, void *pvt)
+{
+    struct cachetd *d = pvt;
+    struct cachetd_conf fresh;
+    char err[1024];
+
+    sd_notify(0, "RELOADING=1");
+    if (cachetd_conf_load(&fresh, d->config_path, d->config_missing_ok, err, sizeof(err)) != 0) {
+        util_log(UTIL_LOG_ERROR, "reload failed, keeping the running configuration: %s", err);
+    } else {
+        /* Sockets and storage need a restart; limits, log level and switches apply now. */
+        memcpy(fresh.socket_path, d->cfg.socket_path, sizeof(fresh.socket_path));
+        fresh.storage = d->cfg.storage;
+        memcpy(fresh.state_dir, d->cfg.state_dir, sizeof(fresh.state_dir));
+        d->cfg = fresh;
+        apply_runtime_conf(d);
+        schedule_purge(d);
+        util_log(UTIL_LOG_INFO, "configuration reloaded from %s", d->config_path);
+    }
+    sd_notify(0, "READY=1");
+}
+
+static int setup_listeners(struct cachetd *d, const char **where)
+{
+    char err[512];
+    int n = sd_listen_fds(1);
+
+    if (n > 0) {
+        for (int i = 0; i < n; i++) {
+            int fd = SD_LISTEN_FDS_START + i;
+            if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+                util_log(UTIL_LOG_ERROR, _("file descriptor %d from systemd is not a listening "
+                                           "AF_UNIX stream socket"), fd);
+                return -1;
+            }
+            if (kcm_srv_add_listener(d->srv, fd) != 0) {
+                return -1;
+            }
+        }
+        *where = "sockets from systemd";
+        return 0;
+    }
+    int fd = bind_socket(d->cfg.socket_path, (mode_t)d->cfg.socket_mode, err, sizeof(err));
+    if (fd < 0) {
+        util_log(UTIL_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    if (kcm_srv_add_listener(d->srv, fd) != 0) {
+        return -1;
+    }
+    d->own_socket = true;
+    *where = d->cfg.socket_path;
+    return 0;
+}
+
+static int open_storage(struct cachetd *d)
+{
+    struct store_sqlite_options so = { .state_dir = d->cfg.state_dir };
+    char err[1024];
+    int ret;
+
+    if (d->cfg.storage == CACHETD_STORAGE_MEMORY) {
+        util_log(UTIL_LOG_INFO, "storage = memory: nothing is kept on disk");
+        return 0;
+    }
+    if (strcmp(d->cfg.master_key_file, "-") != 0) {
+        so.master_key_file = d->cfg.master_key_file;
+    }
+    ret = store_sqlite_open(d, d->store, &so, &d->db, err, sizeof(err));
+    if (ret != 0) {
+        util_log(UTIL_LOG_ERROR, _("cannot open persistent storage: %s"), err);
+        return -1;
+    }
+    return 0;
+}
+
+static int run(struct cachetd *d, bool daemonize)
+{
+    struct store_limits sl;
+    struct kcm_srv_limits kl;
+    struct store_stats ss;
+    const char *why = NULL;
+    const char *where = NULL;
+
+    /* No core dumps and no same-uid ptrace of a process full of tickets. */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0) {
+        util_log(UTIL_LOG_DEBUG, "PR_SET_IO_FLUSHER not permitted: %s", strerror(errno));
+    }
+    if (util_secmem_init(d->cfg.memlock == CACHETD_MEMLOCK_REFUSE ? UTIL_SECMEM_REQUIRE_LOCK
+                                                                 : UTIL_SECMEM_DEGRADED,
+                         &why) != 0) {
+        util_log(UTIL_LOG_ERROR, _("refusing to start: %s"), why);
+        return 1;
+    }
+    if (why != NULL) {
+        util_log(UTIL_LOG_WARNING, "%s", why);
+    }
+    if (daemonize && daemon(0, 0) != 0) {
+        util_log(UTIL_LOG_ERROR, "cannot detach: %s", strerror(errno));
+        return 1;
+    }
+    d->ev = tevent_context_init(d);
+    if (d->ev == NULL) {
+        return 1;
+    }
+    limits_from_conf(&d->cfg, &sl, &kl);
+    d->store = store_new(d, &sl);
+    if (d->store == NULL || open_storage(d) != 0) {
+        return 1;
+    }
+    d->kcm.store = d->store;
+    d->kcm.access = &d->access;
+    d->srv = kcm_srv_new(d, d->ev, &d->kcm, &kl);
+    if (d->srv == NULL) {
+        return 1;
+    }
+    apply_runtime_conf(d);
+    if (tevent_add_signal(d->ev, d, SIGTERM, 0, on_terminate, d) == NULL ||
+        tevent_add_signal(d->ev, d, SIGINT, 0, on_terminate, d) == NULL ||
+        tevent_add_signal(d->ev, d, SIGHUP, 0, on_reload, d) == NULL) {
+        util_log(UTIL_LOG_ERROR, "cannot install signal handlers");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (setup_listeners(d, &where) != 0) {
+        return 1;
+    }
+    schedule_purge(d);
+    store_stats(d->store, &ss);
+    util_log(UTIL_LOG_INFO, "serving %zu caches with %zu credentials for %zu owners", ss.caches,
+             ss.creds, ss.owners);
+    printf("cachetd: ready, listening on %s\n", where);
+    fflush(stdout);
+    sd_notify(0, "READY=1");
+
+    while (!d->exiting) {
+        if (tevent_loop_once(d->ev) != 0) {
+            util_log(UTIL_LOG_ERROR, "event loop failed: %s", strerror(errno));
+            return 1;
+        }
+    }
+    if (d->own_socket) {
+        /* Our own socket file goes with us; systemd's stays with systemd. */
+        unlink(d->cfg.socket_path);
+    }
+    util_log(UTIL_LOG_INFO, "exiting");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
+        { "daemon", no_argument, NULL, 'D' },       { "debug", no_argument, NULL, 'd' },
+        { "version", no_argument, NULL, 'V' },      { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct cachetd *d;
+    bool daemonize = false;
+    bool debug = false;
+    char err[1024];
+    int opt;
+    int ret;
+
+    setlocale(LC_ALL, "");
+#ifdef ENABLE_NLS
+    bindtextdomain(PACKAGE, LOCALEDIR);
+#endif
+    d = talloc_zero(NULL, struct cachetd);
+    if (d == NULL) {
+        return 1;
+    }
+    d->config_path = SYSCONFDIR "/cachet/cachet.conf";
+    d->config_missing_ok = true;
+    while ((opt = getopt_long(argc, argv, "c:s:DdVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            d->config_path = optarg;
+            d->config_missing_ok = false;
+            break;
+        case 's':
+            d->socket_override = optarg;
+            break;
+        case 'D':
+            daemonize = true;
+            break;
+        case 'd':
+            debug = true;
+            break;
+        case 'V':
+            printf("cachetd %s\n", PACKAGE_VERSION);
+            talloc_free(d);
+            return 0;
+        case 'h':
+            usage(stdout);
+            talloc_free(d);
+            return 0;
+        default:
+            usage(stderr);
+            talloc_free(d);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, _("cachetd: unexpected argument '%s'\n"), argv[optind]);
+        usage(stderr);
+        talloc_free(d);
+        return 2;
+    }
+    if (cachetd_conf_load(&d->cfg, d->config_path, d->config_missing_ok, err, sizeof(err)) != 0) {
+        fprintf(stderr, _("cachetd: invalid configuration: %s\n"), err);
+        talloc_free(d);
+        return 1;
+    }
+    if (d->socket_override != NULL) {
+        if (strlen(d->socket_override) >= sizeof(d->cfg.socket_path)) {
+            fprintf(stderr, _("cachetd: socket path too long\n"));
+            talloc_free(d);
+            return 1;
+        }
+        memcpy(d->cfg.socket_path, d->socket_override, strlen(d->socket_override) + 1);
+    }
+    if (debug) {
+        d->cfg.log_level = UTIL_LOG_DEBUG;
+    }
+    util_log_set_level((enum util_log_level)d->cfg.log_level);
+    ret = run(d, daemonize);
+    talloc_free(d);
+    return ret;
+}

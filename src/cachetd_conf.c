@@ -1,0 +1,47 @@
+/* cachetd's option table: every option has a default and a range. */
+#include "config.h"
+#include "cachetd_conf.h"
+
+#include <stddef.h>
+
+#include "common/util_config.h"
+
+static const char *const log_levels[] = { "error", "warning", "info", "debug", NULL };
+static const char *const storages[] = { "sqlite", "memory", NULL };
+static const char *const memlocks[] = { "refuse", "degraded", NULL };
+
+#define OFF(f) offsetof(struct cachetd_conf, f)
+#define SEC "cachetd"
+
+static const struct util_opt cachetd_opts[] = {
+    { SEC, "socket_path", UTIL_OPT_STRING, OFF(socket_path), 0, CACHETD_PATH_MAX,
+      CACHET_DEFAULT_SOCKET, NULL, false },
+    { SEC, "socket_mode", UTIL_OPT_UINT, OFF(socket_mode), 0, 0777, "0666", NULL, true },
+    { SEC, "log_level", UTIL_OPT_ENUM, OFF(log_level), 0, 0, "info", log_levels, false },
+    { SEC, "max_frame_size", UTIL_OPT_UINT, OFF(max_frame_size), 4096, 10485760, "10485760",
+      NULL, false },
+    { SEC, "max_caches_per_uid", UTIL_OPT_UINT, OFF(max_caches_per_uid), 1, 10000, "64", NULL,
+      false },
+    { SEC, "max_creds_per_cache", UTIL_OPT_UINT, OFF(max_creds_per_cache), 1, 100000, "1024",
+      NULL, false },
+    { SEC, "max_bytes_per_uid", UTIL_OPT_UINT, OFF(max_bytes_per_uid), 65536, 1073741824,
+      "67108864", NULL, false },
+    { SEC, "max_connections_per_uid", UTIL_OPT_UINT, OFF(max_connections_per_uid), 1, 10000,
+      "64", NULL, false },
+    { SEC, "idle_timeout", UTIL_OPT_UINT, OFF(idle_timeout), 0, 86400, "300", NULL, false },
+    { SEC, "purge_interval", UTIL_OPT_UINT, OFF(purge_interval), 1, 86400, "60", NULL, false },
+    { SEC, "mit_extensions", UTIL_OPT_BOOL, OFF(mit_extensions), 0, 0, "yes", NULL, false },
+    { SEC, "storage", UTIL_OPT_ENUM, OFF(storage), 0, 0, "sqlite", storages, false },
+    { SEC, "state_dir", UTIL_OPT_STRING, OFF(state_dir), 0, CACHETD_PATH_MAX,
+      CACHET_DEFAULT_STATEDIR, NULL, false },
+    { SEC, "master_key_file", UTIL_OPT_STRING, OFF(master_key_file), 0, CACHETD_PATH_MAX,
+      "-", NULL, false },
+    { SEC, "memlock", UTIL_OPT_ENUM, OFF(memlock), 0, 0, "refuse", memlocks, false },
+};
+
+int cachetd_conf_load(struct cachetd_conf *cfg, const char *path, bool missing_ok, char *err,
+                      size_t errlen)
+{
+    return util_config_load(cachetd_opts, sizeof(cachetd_opts) / sizeof(cachetd_opts[0]), cfg,
+                            path, missing_ok, err, errlen);
+}

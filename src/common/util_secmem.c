@@ -1,0 +1,292 @@
+/* Secure memory arena; see util_secmem.h. */
+#include "config.h"
+#include "common/util_secmem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SECMEM_MIN_SHIFT 5   /* 32-byte slots */
+#define SECMEM_MAX_SHIFT 16  /* 64 KiB slots; larger sizes get their own mapping */
+#define SECMEM_NCLASSES (SECMEM_MAX_SHIFT - SECMEM_MIN_SHIFT + 1)
+#define SECMEM_CHUNK (256u * 1024)
+#define SECMEM_HDR 16u /* slot header: class index or mapping length */
+#define SECMEM_BIG_CLASS 0xffu
+
+struct secmem_chunk {
+    uint8_t *base;
+    size_t len;
+    struct secmem_chunk *next;
+};
+
+struct secmem_free {
+    struct secmem_free *next;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    enum util_secmem_mode mode;
+    bool try_secretmem;
+    struct secmem_free *free[SECMEM_NCLASSES];
+    uint8_t *carve[SECMEM_NCLASSES]; /* bump pointer in the newest chunk of a class */
+    uint8_t *carve_end[SECMEM_NCLASSES];
+    struct secmem_chunk *chunks;
+    struct util_secmem_stats st;
+} g_sm = { .lock = PTHREAD_MUTEX_INITIALIZER, .mode = UTIL_SECMEM_REQUIRE_LOCK,
+           .try_secretmem = true };
+
+static void *map_secret(size_t len, bool *locked, bool *secret)
+{
+    void *p = MAP_FAILED;
+
+    *locked = false;
+    *secret = false;
+#ifdef SYS_memfd_secret
+    if (g_sm.try_secretmem) {
+        int fd = (int)syscall(SYS_memfd_secret, 0);
+        if (fd >= 0) {
+            if (ftruncate(fd, (off_t)len) == 0) {
+                p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            }
+            close(fd);
+            if (p != MAP_FAILED) {
+                *locked = true; /* secretmem pages are VM_LOCKED and never dumped */
+                *secret = true;
+            }
+        }
+        if (p == MAP_FAILED) {
+            g_sm.try_secretmem = false;
+        }
+    }
+#endif
+    if (p == MAP_FAILED) {
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            return NULL;
+        }
+        *locked = mlock(p, len) == 0;
+        if (!*locked && g_sm.mode == UTIL_SECMEM_REQUIRE_LOCK) {
+            munmap(p, len);
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    (void)madvise(p, len, MADV_DONTDUMP);
+#ifdef MADV_WIPEONFORK
+    if (!*secret) {
+        (void)madvise(p, len, MADV_WIPEONFORK);
+    }
+#endif
+    return p;
+}
+
+static void account_map(size_t len, bool locked, bool secret, int sign)
+{
+    if (sign > 0) {
+        g_sm.st.mapped_bytes += len;
+        g_sm.st.locked_bytes += locked ? len : 0;
+        g_sm.st.secretmem = g_sm.st.secretmem || secret;
+    } else {
+        g_sm.st.mapped_bytes -= len;
+        g_sm.st.locked_bytes -= locked ? len : 0;
+    }
+}
+
+int util_secmem_init(enum util_secmem_mode mode, const char **why)
+{
+    void *p;
+
+    pthread_mutex_lock(&g_sm.lock);
+    g_sm.mode = mode;
+    pthread_mutex_unlock(&g_sm.lock);
+    /* Probe: one allocation maps and locks the first chunk. */
+    p = util_secmem_alloc(1);
+    if (p == NULL) {
+        *why = "cannot lock memory for secrets (RLIMIT_MEMLOCK too small? "
+               "raise LimitMEMLOCK= or set memlock = degraded)";
+        return ENOMEM;
+    }
+    util_secmem_free(p);
+    pthread_mutex_lock(&g_sm.lock);
+    if (g_sm.st.locked_bytes < g_sm.st.mapped_bytes) {
+        *why = "secure memory is NOT locked (degraded mode): secrets may reach swap";
+    } else {
+        *why = NULL;
+    }
+    pthread_mutex_unlock(&g_sm.lock);
+    return 0;
+}
+
+static unsigned class_of(size_t n)
+{
+    unsigned c = 0;
+    size_t sz = (size_t)1 << SECMEM_MIN_SHIFT;
+
+    while (sz < n + SECMEM_HDR) {
+        sz <<= 1;
+        c++;
+    }
+    return c;
+}
+
+static uint8_t *slot_from_chunk(unsigned c)
+{
+    size_t slot = (size_t)1 << (c + SECMEM_MIN_SHIFT);
+    struct secmem_chunk *ch;
+    bool locked;
+    bool secret;
+    uint8_t *r;
+
+    if (g_sm.free[c] != NULL) {
+        struct secmem_free *f = g_sm.free[c];
+        g_sm.free[c] = f->next;
+        f->next = NULL;
+        return (uint8_t *)f;
+    }
+    if (g_sm.carve[c] == NULL || g_sm.carve[c] + slot > g_sm.carve_end[c]) {
+        size_t len = slot > SECMEM_CHUNK / 4 ? slot * 4 : SECMEM_CHUNK;
+        uint8_t *base = map_secret(len, &locked, &secret);
+        if (base == NULL) {
+            return NULL;
+        }
+        /* Chunk bookkeeping lives outside the secret mapping. */
+        ch = calloc(1, sizeof(*ch));
+        if (ch == NULL) {
+            munmap(base, len);
+            return NULL;
+        }
+        ch->base = base;
+        ch->len = len;
+        ch->next = g_sm.chunks;
+        g_sm.chunks = ch;
+        account_map(len, locked, secret, 1);
+        g_sm.carve[c] = base;
+        g_sm.carve_end[c] = base + len;
+    }
+    r = g_sm.carve[c];
+    g_sm.carve[c] += slot;
+    return r;
+}
+
+void *util_secmem_alloc(size_t n)
+{
+    uint8_t *s;
+    size_t size;
+
+    if (n > SIZE_MAX / 2) {
+        return NULL;
+    }
+    pthread_mutex_lock(&g_sm.lock);
+    if (n + SECMEM_HDR > ((size_t)1 << SECMEM_MAX_SHIFT)) {
+        bool locked;
+        bool secret;
+        long pg = sysconf(_SC_PAGESIZE);
+        size = (n + SECMEM_HDR + (size_t)pg - 1) & ~((size_t)pg - 1);
+        s = map_secret(size, &locked, &secret);
+        if (s != NULL) {
+            account_map(size, locked, secret, 1);
+            s[0] = SECMEM_BIG_CLASS;
+            s[1] = (uint8_t)(locked | (secret << 1));
+            memcpy(s + 8, &size, sizeof(size));
+        }
+    } else {
+        unsigned c = class_of(n);
+        size = (size_t)1 << (c + SECMEM_MIN_SHIFT);
+        s = slot_from_chunk(c);
+        if (s != NULL) {
+            s[0] = (uint8_t)c;
+        }
+    }
+    if (s != NULL) {
+        g_sm.st.used_bytes += size;
+    }
+    pthread_mutex_unlock(&g_sm.lock);
+    return s != NULL ? s + SECMEM_HDR : NULL;
+}
+
+void util_secmem_free(void *p)
+{
+    uint8_t *s;
+    size_t size;
+
+    if (p == NULL) {
+        return;
+    }
+    s = (uint8_t *)p - SECMEM_HDR;
+    pthread_mutex_lock(&g_sm.lock);
+    if (s[0] == SECMEM_BIG_CLASS) {
+        bool locked = s[1] & 1;
+        bool secret = (s[1] & 2) != 0;
+        memcpy(&size, s + 8, sizeof(size));
+        explicit_bzero(s, size);
+        munmap(s, size);
+        account_map(size, locked, secret, -1);
+    } else {
+        unsigned c = s[0];
+        struct secmem_free *f = (struct secmem_free *)s;
+        size = (size_t)1 << (c + SECMEM_MIN_SHIFT);
+        explicit_bzero(s, size);
+        f->next = g_sm.free[c];
+        g_sm.free[c] = f;
+    }
+    g_sm.st.used_bytes -= size;
+    pthread_mutex_unlock(&g_sm.lock);
+}
+
+void util_secmem_stats(struct util_secmem_stats *st)
+{
+    pthread_mutex_lock(&g_sm.lock);
+    *st = g_sm.st;
+    pthread_mutex_unlock(&g_sm.lock);
+}
+
+bool util_secmem_owns(const void *p)
+{
+    const uint8_t *b = p;
+    bool r = false;
+
+    pthread_mutex_lock(&g_sm.lock);
+    for (struct secmem_chunk *ch = g_sm.chunks; ch != NULL && !r; ch = ch->next) {
+        r = b >= ch->base && b < ch->base + ch->len;
+    }
+    pthread_mutex_unlock(&g_sm.lock);
+    return r;
+}
+
+static int secbuf_destructor(struct util_secbuf *sb)
+{
+    util_secmem_free(sb->p);
+    sb->p = NULL;
+    return 0;
+}
+
+struct util_secbuf *util_secbuf_new(TALLOC_CTX *ctx, size_t len)
+{
+    struct util_secbuf *sb = talloc_zero(ctx, struct util_secbuf);
+
+    if (sb == NULL) {
+        return NULL;
+    }
+    sb->p = util_secmem_alloc(len > 0 ? len : 1);
+    if (sb->p == NULL) {
+        talloc_free(sb);
+        return NULL;
+    }
+    sb->len = len;
+    talloc_set_destructor(sb, secbuf_destructor);
+    return sb;
+}
+
+struct util_secbuf *util_secbuf_dup(TALLOC_CTX *ctx, const void *p, size_t len)
+{
+    struct util_secbuf *sb = util_secbuf_new(ctx, len);
+
+    if (sb != NULL && len > 0) {
+        memcpy(sb->p, p, len);
+    }
+    return sb;
+}

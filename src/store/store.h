@@ -1,0 +1,163 @@
+/* The credential store: the in-memory authority. Per-owner collections of caches, each cache
+ * an ordered list of credentials held in secure memory. Synchronous. Every mutation is
+ * prepared (allocated, limits checked), then written through to the persistence backend in one
+ * transaction, and only linked into memory once that commit succeeded: a failed commit leaves
+ * memory untouched, and an acknowledged change is on disk.
+ *
+ * Credentials are kept in MIT's ccache v4 marshalled form (the same bytes KCM carries) and
+ * parsed in place with the pure codec, so matching needs no copies. The store never sees
+ * protocol framing. */
+#ifndef CACHET_STORE_H
+#define CACHET_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <talloc.h>
+
+#include "common/util_secmem.h"
+#include "kcm/kcm_codec.h"
+
+#define STORE_UUID_LEN 16
+#define STORE_MAX_NAME KCM_MAX_NAME
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOTFOUND,       /* no such cache / cred */
+    STORE_LIMIT_CACHES,   /* caches per owner */
+    STORE_LIMIT_CREDS,    /* creds per cache */
+    STORE_LIMIT_BYTES,    /* bytes per owner */
+    STORE_NOMEM,
+    STORE_IO,             /* persistence failed; nothing changed */
+    STORE_INVALID,        /* unparseable input */
+};
+
+const char *store_rc_str(enum store_rc rc);
+
+struct store_limits {
+    uint64_t max_caches_per_owner;
+    uint64_t max_creds_per_cache;
+    uint64_t max_bytes_per_owner;
+};
+
+/* Who a collection belongs to. session = 0 in user scope; boot_id binds session caches to
+ * one boot (all zero in user scope). */
+struct store_owner_key {
+    uint32_t uid;
+    uint32_t session;
+};
+
+struct store_cred {
+    struct store_cred *prev;
+    struct store_cred *next;
+    uint8_t uuid[STORE_UUID_LEN];
+    uint64_t seq; /* position, for persistence ordering */
+    struct util_secbuf *blob;
+    struct kcm_cred v; /* views into blob */
+};
+
+struct store_cache {
+    struct store_cache *prev;
+    struct store_cache *next;
+    struct store_owner *owner;
+    char *name;
+    uint8_t uuid[STORE_UUID_LEN];
+    struct util_secbuf *princ_blob;
+    struct kcm_princ princ;
+    int32_t kdc_offset;
+    struct store_cred *creds;
+    struct store_cred *creds_tail;
+    size_t ncreds;
+    size_t bytes;
+    uint64_t next_seq;
+};
+
+struct store_owner {
+    struct store_owner *hnext; /* hash chain */
+    struct store_owner_key key;
+    struct store_cache *caches; /* creation order */
+    struct store_cache *caches_tail;
+    size_t ncaches;
+    size_t bytes;
+    char *default_name; /* NULL: "<uid>" */
+};
+
+struct store;
+
+/* Persistence backend (write-through). All callbacks return 0 or an errno. */
+struct store_persist_ops {
+    int (*begin)(void *pctx);
+    int (*commit)(void *pctx);
+    void (*rollback)(void *pctx);
+    int (*put_cache)(void *pctx, const struct store_cache *c);
+    int (*del_cache)(void *pctx, const struct store_cache *c); /* and its creds */
+    int (*put_cred)(void *pctx, const struct store_cache *c, const struct store_cred *cr);
+    int (*del_cred)(void *pctx, const struct store_cache *c, const struct store_cred *cr);
+    int (*del_creds)(void *pctx, const struct store_cache *c); /* all creds of c */
+    int (*put_default)(void *pctx, const struct store_owner *o);
+};
+
+struct store *store_new(TALLOC_CTX *ctx, const struct store_limits *limits);
+void store_set_limits(struct store *st, const struct store_limits *limits);
+void store_set_persist(struct store *st, const struct store_persist_ops *ops, void *pctx);
+
+struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key);
+struct store_owner *store_owner_get_or_create(struct store *st, const struct store_owner_key *key);
+/* Visit every owner (cachetctl, purge, scale tests). Return false from fn to stop. */
+void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg);
+
+struct store_cache *store_cache_find(struct store_owner *o, const char *name);
+struct store_cache *store_cache_find_uuid(struct store_owner *o, const uint8_t *uuid);
+struct store_cred *store_cred_find_uuid(struct store_cache *c, const uint8_t *uuid);
+/* First credential matching MIT's rules, or NULL. */
+struct store_cred *store_cred_match(struct store_cache *c, uint32_t flags,
+                                    const struct kcm_mcred *m);
+
+/* Default (primary) cache name: stable, survives DESTROY, never changed by INITIALIZE. */
+const char *store_default_name(struct store_owner *o, char *buf, size_t len);
+enum store_rc store_set_default(struct store *st, struct store_owner *o, const char *name);
+
+/* Fresh unique, unguessable name "<prefix>:<32 hex>" not used by any cache of o. */
+enum store_rc store_gen_name(struct store_owner *o, const char *prefix, char *buf, size_t len);
+
+/* Create (or clear and re-principal) a cache. */
+enum store_rc store_cache_init(struct store *st, struct store_owner *o, const char *name,
+                               const struct kcm_princ *princ, struct store_cache **out);
+enum store_rc store_cache_destroy(struct store *st, struct store_cache *c);
+/* Append a credential, replacing any with the same client and server. */
+enum store_rc store_cred_add(struct store *st, struct store_cache *c, const struct kcm_cred *cred);
+/* Remove every credential matching (flags, m); STORE_NOTFOUND if none did. */
+enum store_rc store_cred_remove(struct store *st, struct store_cache *c, uint32_t flags,
+                                const struct kcm_mcred *m);
+enum store_rc store_set_offset(struct store *st, struct store_cache *c, int32_t offset);
+/* Atomically replace principal, offset and all credentials (creating the cache if needed).
+ * creds is the validated (u32 len, cred) x ncreds region of a REPLACE request. */
+enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const char *name,
+                                  const struct kcm_princ *princ, int32_t offset,
+                                  uint32_t ncreds, struct util_data creds);
+/* Rename (MOVE_CACHE): dst is replaced by src's contents, src disappears. */
+enum store_rc store_cache_move(struct store *st, struct store_cache *src, const char *dst_name);
+
+/* Drop expired credentials (never config entries), and caches that lost their last real
+ * credential to expiry. Returns the number of credentials dropped. */
+size_t store_purge_expired(struct store *st, uint32_t now);
+/* Wipe one owner's collection entirely (logout, cachetctl purge). */
+enum store_rc store_owner_wipe(struct store *st, struct store_owner *o);
+
+struct store_stats {
+    size_t owners;
+    size_t caches;
+    size_t creds;
+    size_t bytes;
+};
+void store_stats(struct store *st, struct store_stats *out);
+
+/* Start-up loading from persistence: no write-through. */
+struct store_cache *store_load_cache(struct store *st, const struct store_owner_key *key,
+                                     const char *name, const uint8_t *uuid,
+                                     const uint8_t *princ, size_t princ_len, int32_t offset);
+bool store_load_cred(struct store *st, struct store_cache *c, const uint8_t *uuid, uint64_t seq,
+                     const uint8_t *blob, size_t len);
+bool store_load_default(struct store *st, const struct store_owner_key *key, const char *name);
+
+#endif

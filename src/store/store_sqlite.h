@@ -1,0 +1,25 @@
+/* Write-through persistence of the store in sqlite (WAL), records encrypted at rest with
+ * libkrb5's crypto under a machine master key. */
+#ifndef CACHET_STORE_SQLITE_H
+#define CACHET_STORE_SQLITE_H
+
+#include <stddef.h>
+#include <talloc.h>
+
+#include "store/store.h"
+
+struct store_sqlite;
+
+struct store_sqlite_options {
+    const char *state_dir;       /* created 0700 if missing */
+    const char *master_key_file; /* NULL: $CREDENTIALS_DIRECTORY/cachet-master-key, else
+                                    <state_dir>/master.key (created 0600 on first start) */
+};
+
+/* Open (or create) the database, load every record into st, and attach write-through.
+ * A missing, truncated or corrupt database is moved aside (logged), and an empty one is used.
+ * Returns 0, or an errno with err filled. */
+int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqlite_options *opt,
+                      struct store_sqlite **out, char *err, size_t errlen);
+
+#endif

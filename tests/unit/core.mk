@@ -1,0 +1,1 @@
+# unit tests of codec, store, ops, access, secmem, config
