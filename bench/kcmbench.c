@@ -17,6 +17,8 @@
  *   list      cccol cursor over the collection (5 caches) + get_principal each
  *   floor     raw AF_UNIX 16-byte request / 16-byte reply against an in-process
  *             single-threaded epoll echo server (the transport floor)
+ *   clean     not a benchmark: destroy every cache in the collection of the
+ *             dedicated --uid (leftovers of an interrupted run) and exit
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1  /* accept4, setresuid */
@@ -51,10 +53,10 @@
 #define HIST_BUCKETS 400        /* log2(ns) * 8 */
 #define ERRMSG_LEN 256
 
-enum workload { W_STORE, W_RETRIEVE, W_ITERATE, W_LIST, W_FLOOR };
+enum workload { W_STORE, W_RETRIEVE, W_ITERATE, W_LIST, W_FLOOR, W_CLEAN };
 
 static const char *const workload_names[] = {
-    "store", "retrieve", "iterate", "list", "floor"
+    "store", "retrieve", "iterate", "list", "floor", "clean"
 };
 
 struct options {
@@ -726,6 +728,9 @@ child_run(int idx, struct child_result *r, int go_fd)
         case W_FLOOR:
             ret = op_floor(floor_fd, seq++, r);
             break;
+        default:
+            ret = EINVAL;
+            break;
         }
         t = now_sec();
         if (!measured) {
@@ -866,7 +871,7 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: kcmbench -w WORKLOAD [-S SOCKET] [options]\n"
-            "  -w, --workload W     store | retrieve | iterate | list | floor\n"
+            "  -w, --workload W     store | retrieve | iterate | list | floor | clean\n"
             "  -S, --socket PATH    KCM socket (not for floor)\n"
             "  -p, --procs N        concurrent client processes (default 1)\n"
             "  -t, --duration S     measured seconds per process (default 3)\n"
@@ -978,7 +983,7 @@ main(int argc, char **argv)
     if (opt.store_creds < 1 || opt.ticket_len < 1 || opt.duration <= 0) {
         die("bad numeric option");
     }
-    if (opt.clean && opt.uid < 0) {
+    if ((opt.clean || opt.workload == W_CLEAN) && opt.uid < 0) {
         die("--clean is only allowed with a dedicated --uid");
     }
 
@@ -997,6 +1002,20 @@ main(int argc, char **argv)
     }
     memset(res, 0, sizeof(*res) * (opt.procs + 1));
 
+    if (opt.workload == W_CLEAN) {
+        int n = 0;
+        krb5_error_code ret;
+
+        if (krb5_init_context(&pctx) != 0) {
+            die("krb5_init_context failed");
+        }
+        ret = walk_collection(pctx, &n, 1, &res[0]);
+        printf("RESULT label=%s workload=clean destroyed=%d%s%s%s\n", opt.label, n,
+               ret ? " error=\"" : "", ret ? res[0].errmsg : "", ret ? "\"" : "");
+        krb5_free_context(pctx);
+        cleanup_tmpdir();
+        return ret ? 1 : 0;
+    }
     if (opt.workload == W_FLOOR) {
         floor_start();
     } else if (opt.workload == W_LIST) {

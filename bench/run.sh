@@ -1,0 +1,524 @@
+#!/bin/bash
+# bench/run.sh - benchmark cachetd against Heimdal's kcm and sssd-kcm, side by side.
+#
+# One command: builds what is missing, installs the peer servers with apt-get if needed, starts
+# every server on its own socket, drives each one with bench/kcmbench (MIT libkrb5's own KCM:
+# client, synthetic credentials, no KDC), interleaving servers round by round so that a noisy
+# machine hurts them all alike, and prints a table of medians and ratios.
+#
+# Needs root: it installs packages, Heimdal 7.8's kcm always binds
+# /var/run/.heim_org.h5l.kcm-socket, and sssd_kcm keeps its config and data under /var/lib/sss.
+# The clients run as a dedicated uid (default 24242) so that no real user's caches are touched.
+# Every daemon started here is stopped on exit; only unix sockets are used, and the script aborts
+# if any server it started holds an IP socket.
+set -u
+
+usage() {
+    cat <<EOF
+usage: bench/run.sh [options]
+  -t SECS      measured seconds per run (default ${DURATION})
+  -r N         rounds; the table shows the median (default ${ROUNDS})
+  -s LIST      servers (default "${SERVERS}")
+  -w LIST      workloads (default "${WORKLOADS}")
+  -p LIST      client process counts (default "${PROCS}")
+  -u UID       uid the clients run as (default ${BENCH_UID})
+  -o DIR       output directory (default bench/out/<timestamp>)
+  --no-install do not apt-get install missing peer servers
+  --no-build   do not run make (use the existing binaries)
+  --quick      -t 0.5 -r 1 (smoke test)
+Environment: CACHET_LOG_LEVEL (default warning), SSSD_STORAGE (secdb|memory, default secdb).
+EOF
+}
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=2
+ROUNDS=3
+SERVERS="cachet-mem cachet-sqlite heimdal sssd"
+WORKLOADS="store retrieve iterate list"
+PROCS="1 16"
+BENCH_UID=24242
+OUT=""
+INSTALL=1
+BUILD=1
+CACHET_LOG_LEVEL=${CACHET_LOG_LEVEL:-warning}
+SSSD_STORAGE=${SSSD_STORAGE:-secdb}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    -t) DURATION=$2; shift 2 ;;
+    -r) ROUNDS=$2; shift 2 ;;
+    -s) SERVERS=$2; shift 2 ;;
+    -w) WORKLOADS=$2; shift 2 ;;
+    -p) PROCS=$2; shift 2 ;;
+    -u) BENCH_UID=$2; shift 2 ;;
+    -o) OUT=$2; shift 2 ;;
+    --no-install) INSTALL=0; shift ;;
+    --no-build) BUILD=0; shift ;;
+    --quick) DURATION=0.5; ROUNDS=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+done
+
+HEIM_SOCK=/var/run/.heim_org.h5l.kcm-socket
+HEIM_KCM=/usr/sbin/kcm
+SSSD_KCM=/usr/libexec/sssd/sssd_kcm
+SSSD_CONFDB=/var/lib/sss/db/config.ldb
+SSSD_SECRETS=/var/lib/sss/secrets/secrets.ldb
+
+say() { printf '%s\n' "$*"; }
+note() { printf 'run.sh: %s\n' "$*" >&2; }
+die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
+
+has_server() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+drop_server() {
+    local s new=""
+    for s in $SERVERS; do [ "$s" = "$1" ] || new="$new $s"; done
+    SERVERS=${new# }
+}
+
+[ "$(id -u)" = 0 ] || die "run as root (see the header of this script for why)"
+
+[ -n "$OUT" ] || OUT="$TOP/bench/out/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$OUT/logs" || die "cannot create $OUT"
+RAW="$OUT/results.raw"
+: > "$RAW"
+
+# ---------------------------------------------------------------------------------------------
+# State to undo on exit
+
+RUN=""
+declare -A PID=() SOCK=()
+STOPPED_UNITS=""
+STOPPED_INITD=""
+HEIM_SOCK_OURS=0
+SSSD_CONFDB_SAVED=""
+SSSD_CONFDB_ABSENT=0
+SSSD_SECRETS_ABSENT=0
+
+stop_daemon() {
+    local name=$1 pid=${PID[$1]:-} i
+    [ -n "$pid" ] || return 0
+    # Each daemon was started with setsid: its pid is its process group.
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        note "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    unset "PID[$name]"
+}
+
+cleanup() {
+    local name u
+    trap - EXIT INT TERM
+    for name in "${!PID[@]}"; do
+        stop_daemon "$name"
+    done
+    if [ "$HEIM_SOCK_OURS" = 1 ]; then
+        rm -f "$HEIM_SOCK"
+    fi
+    if [ -n "$SSSD_CONFDB_SAVED" ]; then
+        cp -p "$SSSD_CONFDB_SAVED" "$SSSD_CONFDB"
+    elif [ "$SSSD_CONFDB_ABSENT" = 1 ]; then
+        rm -f "$SSSD_CONFDB"
+    fi
+    if [ "$SSSD_SECRETS_ABSENT" = 1 ]; then
+        rm -f "$SSSD_SECRETS"
+    fi
+    for u in $STOPPED_UNITS; do
+        note "restarting $u, which this run stopped"
+        systemctl start "$u" || note "could not restart $u"
+    done
+    if [ -n "$STOPPED_INITD" ]; then
+        note "restarting heimdal-kcm (init script), which this run stopped"
+        /etc/init.d/heimdal-kcm start || note "could not restart heimdal-kcm"
+    fi
+    if [ -n "$RUN" ] && [ -d "$RUN" ]; then
+        rm -rf "$RUN"
+    fi
+}
+trap cleanup EXIT
+trap 'note "interrupted"; exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+KCMBENCH="$TOP/bench/kcmbench"
+CACHETD="$TOP/src/cachetd"
+
+build() {
+    local log="$OUT/logs/build.log"
+    (
+        cd "$TOP" || exit 1
+        if [ ! -f Makefile ]; then
+            if [ ! -x configure ]; then ./autogen.sh || exit 1; fi
+            ./configure || exit 1
+        fi
+    ) >"$log" 2>&1 || note "configure failed (see $log)"
+    if [ -f "$TOP/Makefile" ]; then
+        if has_server cachet-mem || has_server cachet-sqlite; then
+            make -C "$TOP" -j2 src/cachetd >>"$log" 2>&1 || note "make src/cachetd failed (see $log)"
+        fi
+        make -C "$TOP" -j2 bench/kcmbench >>"$log" 2>&1 || note "make bench/kcmbench failed"
+    fi
+    if [ ! -x "$KCMBENCH" ] || [ "$TOP/bench/kcmbench.c" -nt "$KCMBENCH" ]; then
+        # The tree could not be configured: build the client by hand; it needs only libkrb5.
+        KCMBENCH="$OUT/kcmbench"
+        note "building kcmbench directly into $KCMBENCH"
+        # shellcheck disable=SC2046
+        cc -O2 -g -o "$KCMBENCH" "$TOP/bench/kcmbench.c" \
+            $(pkg-config --cflags --libs krb5) -lm >>"$log" 2>&1 ||
+            die "cannot build kcmbench (see $log)"
+    fi
+}
+
+if [ "$BUILD" = 1 ]; then
+    build
+fi
+[ -x "$KCMBENCH" ] || die "no $KCMBENCH (run without --no-build)"
+if has_server cachet-mem || has_server cachet-sqlite; then
+    if [ ! -x "$CACHETD" ]; then
+        note "no $CACHETD: benchmarking the peers only"
+        drop_server cachet-mem
+        drop_server cachet-sqlite
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Peer packages
+
+install_peers() {
+    local pkgs=""
+    if has_server heimdal && [ ! -x "$HEIM_KCM" ]; then pkgs="$pkgs heimdal-kcm"; fi
+    if has_server sssd && [ ! -x "$SSSD_KCM" ]; then pkgs="$pkgs sssd-kcm"; fi
+    if has_server sssd && ! command -v systemd-socket-activate >/dev/null; then pkgs="$pkgs systemd"; fi
+    [ -n "$pkgs" ] || return 0
+    if [ "$INSTALL" = 0 ]; then
+        note "missing:$pkgs (and --no-install given)"
+        return 0
+    fi
+    note "installing:$pkgs"
+    {
+        apt-get update &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y $pkgs
+    } >"$OUT/logs/apt.log" 2>&1 || note "apt-get failed (see $OUT/logs/apt.log)"
+}
+install_peers
+if has_server heimdal && [ ! -x "$HEIM_KCM" ]; then note "no $HEIM_KCM: skipping heimdal"; drop_server heimdal; fi
+if has_server sssd && [ ! -x "$SSSD_KCM" ]; then note "no $SSSD_KCM: skipping sssd"; drop_server sssd; fi
+if [ -f /etc/krb5.conf.d/kcm_default_ccache ]; then
+    note "note: sssd-kcm installed /etc/krb5.conf.d/kcm_default_ccache (default_ccache_name = KCM:)" \
+        "for the whole machine; this benchmark uses its own KRB5_CONFIG and is not affected."
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+RUN=$(mktemp -d /tmp/cachet-bench.XXXXXX) || die "mktemp failed"
+chmod 755 "$RUN"
+
+# Who holds a listening unix socket at this path ("" if nobody)?
+socket_owner() {
+    local p=$1 alt
+    alt=${p/#\/var\/run\//\/run\/}
+    ss -Hxlp 2>/dev/null | awk -v a="$p" -v b="$alt" '$5 == a || $5 == b { print }'
+}
+
+# Abort if a daemon we started holds any TCP/UDP socket.
+check_no_ip() {
+    local name=$1 pid=${PID[$1]:-}
+    [ -n "$pid" ] || return 0
+    if ss -Hatupn 2>/dev/null | grep -q "pid=$pid,"; then
+        note "FATAL: $name (pid $pid) holds an IP socket:"
+        ss -Hatupn | grep "pid=$pid," >&2
+        exit 1
+    fi
+}
+
+# kcmbench -w clean doubles as a readiness probe: it must complete a collection walk.
+probe() {
+    local name=$1 i
+    for i in $(seq 100); do
+        if "$KCMBENCH" -w clean -S "${SOCK[$name]}" -u "$BENCH_UID" -l "$name" \
+            >>"$OUT/logs/$name.probe" 2>&1; then
+            return 0
+        fi
+        if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# start NAME SOCKET READY-REGEX command...
+start() {
+    local name=$1 sock=$2 ready=$3 i
+    shift 3
+    SOCK[$name]=$sock
+    setsid "$@" >"$OUT/logs/$name.log" 2>&1 </dev/null &
+    PID[$name]=$!
+    for i in $(seq 150); do
+        if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+            note "$name exited at start-up:"
+            tail -n 20 "$OUT/logs/$name.log" >&2
+            unset "PID[$name]"
+            return 1
+        fi
+        if [ -n "$ready" ]; then
+            grep -q "$ready" "$OUT/logs/$name.log" && break
+        elif [ -S "$sock" ]; then
+            break
+        fi
+        sleep 0.1
+    done
+    if [ -n "$ready" ] && ! grep -q "$ready" "$OUT/logs/$name.log"; then
+        note "$name did not print '$ready' within 15 s"
+        stop_daemon "$name"
+        return 1
+    fi
+    check_no_ip "$name"
+    return 0
+}
+
+start_cachet() {
+    local name=$1 storage=$2 dir="$RUN/$1"
+    mkdir -p "$dir" && mkdir -m 700 "$dir/state"
+    cat >"$dir/cachetd.conf" <<EOF
+[cachetd]
+socket_path = $dir/kcm.sock
+storage = $storage
+state_dir = $dir/state
+log_level = $CACHET_LOG_LEVEL
+EOF
+    start "$name" "$dir/kcm.sock" "cachetd: ready, listening on" "$CACHETD" -c "$dir/cachetd.conf"
+}
+
+free_heimdal_socket() {
+    local owner
+    owner=$(socket_owner "$HEIM_SOCK")
+    [ -n "$owner" ] || { rm -f "$HEIM_SOCK"; return 0; }
+    note "$HEIM_SOCK is in use: $owner"
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+        local u
+        for u in sssd-kcm.socket sssd-kcm.service heimdal-kcm.service; do
+            if systemctl -q is-active "$u" 2>/dev/null; then
+                note "stopping $u for the duration of the benchmark"
+                systemctl stop "$u" && STOPPED_UNITS="$STOPPED_UNITS $u"
+            fi
+        done
+    elif [[ "$owner" == *'"kcm"'* ]] && [ -x /etc/init.d/heimdal-kcm ]; then
+        note "stopping heimdal-kcm (init script) for the duration of the benchmark"
+        /etc/init.d/heimdal-kcm stop && STOPPED_INITD=1
+    fi
+    sleep 0.5
+    owner=$(socket_owner "$HEIM_SOCK")
+    if [ -n "$owner" ]; then
+        note "$HEIM_SOCK is still owned by: $owner -- skipping heimdal (Heimdal 7.8 cannot use another path)"
+        return 1
+    fi
+    rm -f "$HEIM_SOCK"
+    return 0
+}
+
+start_heimdal() {
+    local dir="$RUN/heimdal"
+    mkdir -p "$dir"
+    free_heimdal_socket || return 1
+    # Heimdal reads KRB5_CONFIG too; an empty kcm.conf keeps the machine's kcm.conf out.
+    printf '[libdefaults]\n  default_realm = BENCH.TEST\n' >"$dir/krb5.conf"
+    : >"$dir/kcm.conf"
+    HEIM_SOCK_OURS=1
+    start heimdal "$HEIM_SOCK" "" env KRB5_CONFIG="$dir/krb5.conf" "$HEIM_KCM" \
+        --config-file="$dir/kcm.conf"
+}
+
+start_sssd() {
+    local dir="$RUN/sssd"
+    mkdir -p "$dir"
+    # sssd_kcm reads only the confdb (/var/lib/sss/db/config.ldb), which
+    # `sssd --genconf-section=kcm` builds from an sssd.conf; keep whatever was there and put it
+    # back on exit.
+    if [ -f "$SSSD_CONFDB" ]; then
+        SSSD_CONFDB_SAVED="$RUN/config.ldb.saved"
+        cp -p "$SSSD_CONFDB" "$SSSD_CONFDB_SAVED"
+    else
+        SSSD_CONFDB_ABSENT=1
+    fi
+    [ -f "$SSSD_SECRETS" ] || SSSD_SECRETS_ABSENT=1
+    cat >"$dir/sssd.conf" <<EOF
+[sssd]
+services = kcm
+
+[kcm]
+socket_path = $dir/kcm.sock
+ccache_storage = $SSSD_STORAGE
+# Never exit when idle (the default 300 s would end the process between rounds).
+responder_idle_timeout = 0
+EOF
+    chmod 600 "$dir/sssd.conf"
+    /usr/sbin/sssd --genconf-section=kcm -c "$dir/sssd.conf" >"$OUT/logs/sssd-genconf.log" 2>&1 ||
+        { note "sssd --genconf-section=kcm failed (see $OUT/logs/sssd-genconf.log)"; return 1; }
+    # As the Debian unit does (sssd-kcm.service): socket activation, --uid 0 --gid 0.
+    start sssd "$dir/kcm.sock" "" systemd-socket-activate -l "$dir/kcm.sock" \
+        "$SSSD_KCM" --uid 0 --gid 0 --logger=stderr || return 1
+    # systemd-socket-activate creates the socket 0755; the clients are not root.
+    chmod 666 "$dir/kcm.sock"
+}
+
+start_server() {
+    case "$1" in
+    cachet-mem) start_cachet cachet-mem memory ;;
+    cachet-sqlite) start_cachet cachet-sqlite sqlite ;;
+    heimdal) start_heimdal ;;
+    sssd) start_sssd ;;
+    *) note "unknown server $1"; return 1 ;;
+    esac
+}
+
+for s in $SERVERS; do
+    if start_server "$s" && probe "$s"; then
+        say "started $s (pid ${PID[$s]}) on ${SOCK[$s]}"
+    else
+        note "$s could not be started or does not answer; skipping it (log: $OUT/logs/$s.log)"
+        stop_daemon "$s"
+        drop_server "$s"
+    fi
+done
+for s in $SERVERS; do check_no_ip "$s"; done
+[ -n "$SERVERS" ] || die "no server to benchmark"
+
+# ---------------------------------------------------------------------------------------------
+# Measurements: round-robin over servers inside every (workload, procs) cell, rotating the
+# server order each round.
+
+{
+    echo "# cachet bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "# host: $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+    echo "# cachet: $(git -C "$TOP" describe --always --dirty 2>/dev/null)"
+    echo "# heimdal-kcm: $(dpkg-query -W -f '${Version}' heimdal-kcm 2>/dev/null)"
+    echo "# sssd-kcm: $(dpkg-query -W -f '${Version}' sssd-kcm 2>/dev/null) (ccache_storage=$SSSD_STORAGE)"
+    echo "# libkrb5: $(dpkg-query -W -f '${Version}' libkrb5-3 2>/dev/null)"
+    echo "# duration=${DURATION}s rounds=$ROUNDS uid=$BENCH_UID"
+} >>"$RAW"
+
+rotate() { # rotate LIST by N
+    local n=$1; shift
+    local a=("$@") i len=$#
+    for ((i = 0; i < len; i++)); do printf '%s ' "${a[$(((i + n) % len))]}"; done
+}
+
+bench_one() { # bench_one SERVER WORKLOAD PROCS ROUND
+    local line rc
+    if [ "$1" = floor ]; then
+        line=$("$KCMBENCH" -w floor -p "$3" -t "$DURATION" -u "$BENCH_UID" -l floor 2>>"$OUT/logs/kcmbench.err")
+    else
+        line=$("$KCMBENCH" -w "$2" -S "${SOCK[$1]}" -p "$3" -t "$DURATION" -u "$BENCH_UID" \
+            --clean -l "$1" 2>>"$OUT/logs/kcmbench.err")
+    fi
+    rc=$?
+    [ -n "$line" ] || line="RESULT label=$1 workload=$2 procs=$3 ops=0 errors=1 failed_procs=$3 secs=0 ops_per_sec=0 error=\"kcmbench exit $rc, no output\""
+    echo "$line round=$4 rc=$rc" >>"$RAW"
+    printf '  %-14s %-8s %3s procs: %s\n' "$1" "$2" "$3" \
+        "$(echo "$line" | sed -n 's/.*ops_per_sec=\([0-9.]*\).*/\1 ops\/s/p')$(echo "$line" | grep -o ' error=.*')"
+}
+
+set -- $SERVERS
+NSERVERS=$#
+say "benchmarking: $SERVERS; ${DURATION}s x $ROUNDS rounds; clients as uid $BENCH_UID; out: $OUT"
+for r in $(seq "$ROUNDS"); do
+    say "round $r/$ROUNDS"
+    for p in $PROCS; do
+        bench_one floor floor "$p" "$r"
+    done
+    for w in $WORKLOADS; do
+        for p in $PROCS; do
+            for s in $(rotate $((r - 1)) $SERVERS); do
+                bench_one "$s" "$w" "$p" "$r"
+            done
+        done
+    done
+    for s in $SERVERS; do
+        if ! kill -0 "${PID[$s]}" 2>/dev/null; then
+            note "$s died during round $r (log: $OUT/logs/$s.log)"
+        fi
+    done
+done
+for s in $SERVERS; do check_no_ip "$s"; done
+
+# ---------------------------------------------------------------------------------------------
+# Table
+
+awk -v servers="$SERVERS" -v workloads="$WORKLOADS" -v procs="$PROCS" \
+    -v duration="$DURATION" -v rounds="$ROUNDS" '
+function median(key,    n, i, j, t, v) {
+    n = cnt[key]
+    if (n == 0) return -1
+    for (i = 1; i <= n; i++) v[i] = val[key, i]
+    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    if (n % 2) return v[(n + 1) / 2]
+    return (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function fmt(x) { return x < 0 ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.1f", x)) }
+function ratio(a, b) { return (a <= 0 || b <= 0) ? -1 : a / b }
+function rfmt(x) { return x < 0 ? "n/a" : (x >= 100 ? sprintf("%.0fx", x) : sprintf("%.2fx", x)) }
+function verdict(x, t) { return x < 0 ? "" : (x >= t ? "ok" : "MISS") }
+/^RESULT / {
+    delete f
+    for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); f[k] = v }
+    key = f["label"] SUBSEP f["workload"] SUBSEP f["procs"]
+    cnt[key]++; val[key, cnt[key]] = f["ops_per_sec"] + 0
+    if (f["errors"] + 0 > 0 || f["failed_procs"] + 0 > 0 || f["rc"] != "0") bad[key] = 1
+    if (index($0, " error=\"")) { e = $0; sub(/.* error="/, "", e); sub(/".*/, "", e); err[key] = e }
+}
+END {
+    ns = split(servers, S, " "); nw = split(workloads, W, " "); np = split(procs, P, " ")
+    tgt_h["store"] = 1.5; tgt_h["retrieve"] = 2; tgt_h["iterate"] = 8; tgt_h["list"] = 2
+    printf "ops/s, median of %d round(s) of %ss; higher is better; ! = errors in a run (see below)\n\n", rounds, duration
+    printf "%-9s %5s", "workload", "procs"
+    for (i = 1; i <= ns; i++) printf " %14s", S[i]
+    printf "   %-18s %-18s %-11s\n", "mem/heimdal(tgt)", "mem/sssd(tgt)", "mem/sqlite"
+    for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
+        w = W[a]; p = P[b]
+        printf "%-9s %5s", w, p
+        for (i = 1; i <= ns; i++) {
+            m[S[i]] = median(S[i] SUBSEP w SUBSEP p)
+            printf " %13s%s", fmt(m[S[i]]), (bad[S[i], w, p] ? "!" : " ")
+        }
+        rh = ratio(m["cachet-mem"], m["heimdal"]); rs = ratio(m["cachet-mem"], m["sssd"])
+        rq = ratio(m["cachet-mem"], m["cachet-sqlite"])
+        printf "   %-18s %-18s %-11s\n", rfmt(rh) " (>=" tgt_h[w] "x) " verdict(rh, tgt_h[w]),
+            rfmt(rs) " (>=50x) " verdict(rs, 50), rfmt(rq)
+        if (w == "store") { sq[p] = ratio(m["cachet-sqlite"], m["heimdal"]) }
+        if (w == "retrieve") { ret_mem[p] = m["cachet-mem"] }
+    }
+    printf "\n"
+    for (b = 1; b <= np; b++) {
+        p = P[b]; fl = median("floor" SUBSEP "floor" SUBSEP p)
+        printf "floor (raw AF_UNIX 16-byte round trip, epoll echo server), %s procs: %s ops/s", p, fmt(fl)
+        if (ret_mem[p] > 0 && fl > 0) printf "; cachet-mem retrieve = %.0f%% of floor", 100 * ret_mem[p] / fl
+        printf "\n"
+    }
+    printf "\npersistence: mem/sqlite above is how many times faster memory storage is (1.00x = free).\n"
+    for (b = 1; b <= np; b++) {
+        p = P[b]
+        printf "sqlite store vs heimdal store, %s procs: %s (target >=1.3x) %s\n", p, rfmt(sq[p]), verdict(sq[p], 1.3)
+    }
+    first = 1
+    for (k in err) {
+        if (first) { printf "\nerrors (first message per cell):\n"; first = 0 }
+        split(k, kk, SUBSEP); printf "  %s %s %s procs: %s\n", kk[1], kk[2], kk[3], err[k]
+    }
+}' "$RAW" >"$OUT/table.txt"
+
+say ""
+sed -n 's/^# //p' "$RAW"
+say ""
+cat "$OUT/table.txt"
+say ""
+say "raw results: $RAW; logs: $OUT/logs/"
