@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util_log.h"
@@ -48,11 +49,10 @@ struct kcm_conn {
     struct util_peer peer;
     struct tevent_fd *fde;
     struct tevent_timer *idle;
-    uint8_t lenbuf[4];
-    size_t lenpos;
-    struct util_secbuf *in; /* request bytes (may hold tickets and keys) */
-    size_t need;            /* frame length being read */
-    size_t have;
+    time_t last_active;
+    struct util_secbuf *in; /* raw request bytes, length word included (tickets, keys) */
+    size_t have;            /* bytes in in */
+    bool refused;           /* over max_connections_per_uid: answer once, then close */
     struct kcm_out out;
     size_t sent;            /* bytes of out already written; out.len > 0 means writing */
 };
@@ -124,11 +124,31 @@ static void conn_close(struct kcm_conn *c)
 }
 
 static void idle_handler(struct tevent_context *ev, struct tevent_timer *te, struct timeval now,
+                         void *pvt);
+
+static void idle_arm(struct kcm_conn *c, uint32_t secs)
+{
+    c->idle = tevent_add_timer(c->srv->ev, c, tevent_timeval_current_ofs(secs, 0), idle_handler,
+                               c);
+}
+
+/* The timer is re-armed lazily: activity only records a timestamp, so the request path never
+ * touches the timer list. */
+static void idle_handler(struct tevent_context *ev, struct tevent_timer *te, struct timeval now,
                          void *pvt)
 {
     struct kcm_conn *c = pvt;
+    uint64_t timeout = c->srv->limits.idle_timeout;
+    time_t idle_for = now.tv_sec - c->last_active;
 
     c->idle = NULL;
+    if (timeout == 0) {
+        return;
+    }
+    if ((uint64_t)idle_for < timeout || c->out.len > 0) {
+        idle_arm(c, (uint32_t)(timeout - ((uint64_t)idle_for < timeout ? (uint64_t)idle_for : 0)));
+        return;
+    }
     util_log(UTIL_LOG_DEBUG, "closing idle connection of uid %u (pid %d)",
              (unsigned)c->peer.uid, (int)c->peer.pid);
     conn_close(c);
@@ -136,23 +156,16 @@ static void idle_handler(struct tevent_context *ev, struct tevent_timer *te, str
 
 static void conn_touch(struct kcm_conn *c)
 {
-    TALLOC_FREE(c->idle);
-    if (c->srv->limits.idle_timeout > 0) {
-        c->idle = tevent_add_timer(c->srv->ev, c,
-                                   tevent_timeval_current_ofs(
-                                       (uint32_t)c->srv->limits.idle_timeout, 0),
-                                   idle_handler, c);
+    c->last_active = time(NULL);
+    if (c->idle == NULL && c->srv->limits.idle_timeout > 0) {
+        idle_arm(c, (uint32_t)c->srv->limits.idle_timeout);
     }
 }
 
-static void conn_reset_input(struct kcm_conn *c)
+/* Bytes of the next frame (length word included) once its length word is in, else 0. */
+static size_t frame_total(const struct kcm_conn *c)
 {
-    c->lenpos = 0;
-    c->need = 0;
-    c->have = 0;
-    if (c->in != NULL && c->in->len > KCM_IN_SMALL) {
-        TALLOC_FREE(c->in); /* wiped; the next request gets a small buffer again */
-    }
+    return c->have >= 4 ? 4 + (size_t)util_be32(c->in->p) : 0;
 }
 
 /* Write as much of the reply as the socket takes. Returns false if the connection died. */
@@ -179,17 +192,49 @@ static bool conn_flush(struct kcm_conn *c)
     kcm_out_trim(&c->out);
     TEVENT_FD_NOT_WRITEABLE(c->fde);
     TEVENT_FD_READABLE(c->fde);
-    return true;
+    return !c->refused; /* a refused connection gets its one answer, then closes */
 }
 
+/* A connection over max_connections_per_uid still gets a well-formed answer to its first
+ * request, so the client reports an error instead of a protocol failure. */
+static enum kcm_disposition refuse_reply(struct kcm_conn *c)
+{
+    struct util_wr wr;
+
+    if (c->out.buf == NULL) {
+        c->out.buf = util_secbuf_new(c, KCM_REPLY_HDR);
+        if (c->out.buf == NULL) {
+            return KCM_DISP_DROP;
+        }
+    }
+    util_wr_init(&wr, c->out.buf->p, c->out.buf->len);
+    kcm_reply_begin(&wr);
+    if (!kcm_reply_finish(&wr, KCM_RC_CC_IO)) {
+        return KCM_DISP_DROP;
+    }
+    c->out.len = wr.len;
+    return KCM_DISP_REPLY;
+}
+
+/* Handle the complete frame at the start of the input buffer. */
 static bool conn_process(struct kcm_conn *c)
 {
+    size_t total = frame_total(c);
     const char *why = NULL;
     enum kcm_disposition d;
 
-    d = kcm_dispatch(c->srv->k, &c->peer, c->in->p, c->need, c, &c->out, &why);
-    explicit_bzero(c->in->p, c->need);
-    conn_reset_input(c);
+    if (c->refused) {
+        d = refuse_reply(c);
+    } else {
+        d = kcm_dispatch(c->srv->k, &c->peer, c->in->p + 4, total - 4, c, &c->out, &why);
+    }
+    /* Keep any pipelined bytes, wipe the request. */
+    memmove(c->in->p, c->in->p + total, c->have - total);
+    explicit_bzero(c->in->p + (c->have - total), total);
+    c->have -= total;
+    if (c->have == 0 && c->in->len > KCM_IN_SMALL) {
+        TALLOC_FREE(c->in); /* wiped; the next request gets a small buffer again */
+    }
     if (d == KCM_DISP_DROP) {
         util_log(UTIL_LOG_WARNING, "closing connection of uid %u (pid %d): %s",
                  (unsigned)c->peer.uid, (int)c->peer.pid, why != NULL ? why : "internal error");
@@ -199,56 +244,64 @@ static bool conn_process(struct kcm_conn *c)
     return conn_flush(c);
 }
 
-/* Read what is available; returns false if the connection must close. */
+/* Make room for a frame of total bytes; never realloc: allocate, copy, wipe the old one. */
+static bool conn_grow(struct kcm_conn *c, size_t total)
+{
+    struct util_secbuf *nb;
+
+    if (c->in != NULL && c->in->len >= total) {
+        return true;
+    }
+    nb = util_secbuf_new(c, total < KCM_IN_SMALL ? KCM_IN_SMALL : total);
+    if (nb == NULL) {
+        util_log(UTIL_LOG_ERROR, "out of secure memory for a %zu-byte request", total);
+        return false;
+    }
+    if (c->in != NULL) {
+        memcpy(nb->p, c->in->p, c->have);
+        talloc_free(c->in);
+    }
+    c->in = nb;
+    return true;
+}
+
+/* One recv per readiness event; process a frame once complete. False: close. */
 static bool conn_read(struct kcm_conn *c)
 {
-    for (;;) {
-        ssize_t n;
-        if (c->lenpos < 4) {
-            n = recv(c->fd, c->lenbuf + c->lenpos, 4 - c->lenpos, 0);
-        } else {
-            n = recv(c->fd, c->in->p + c->have, c->need - c->have, 0);
-        }
-        if (n == 0) {
-            return false; /* peer closed */
-        }
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno == EAGAIN || errno == EWOULDBLOCK;
-        }
-        if (c->lenpos < 4) {
-            c->lenpos += (size_t)n;
-            if (c->lenpos < 4) {
-                continue;
-            }
-            c->need = util_be32(c->lenbuf);
-            if (c->need < 4 || c->need > c->srv->limits.max_frame) {
-                util_log(UTIL_LOG_WARNING,
-                         "closing connection of uid %u (pid %d): frame length %zu outside "
-                         "4..%llu (max_frame_size)", (unsigned)c->peer.uid, (int)c->peer.pid,
-                         c->need, (unsigned long long)c->srv->limits.max_frame);
-                return false;
-            }
-            if (c->in == NULL || c->in->len < c->need) {
-                TALLOC_FREE(c->in);
-                c->in = util_secbuf_new(c, c->need < KCM_IN_SMALL ? KCM_IN_SMALL : c->need);
-                if (c->in == NULL) {
-                    util_log(UTIL_LOG_ERROR, "out of secure memory for a %zu-byte request",
-                             c->need);
-                    return false;
-                }
-            }
-            c->have = 0;
-            continue;
-        }
-        c->have += (size_t)n;
-        if (c->have == c->need) {
-            /* One request at a time: the reply is written before the next read. */
-            return conn_process(c);
-        }
+    size_t total = frame_total(c);
+    size_t want;
+    ssize_t n;
+
+    if (!conn_grow(c, total > 0 ? total : 4)) {
+        return false;
     }
+    want = c->in->len - c->have;
+    do {
+        n = recv(c->fd, c->in->p + c->have, want, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        return false; /* peer closed */
+    }
+    if (n < 0) {
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    c->have += (size_t)n;
+    total = frame_total(c);
+    if (total == 0) {
+        return true;
+    }
+    if (total - 4 < 4 || total - 4 > c->srv->limits.max_frame) {
+        util_log(UTIL_LOG_WARNING,
+                 "closing connection of uid %u (pid %d): frame length %zu outside 4..%llu "
+                 "(max_frame_size)", (unsigned)c->peer.uid, (int)c->peer.pid, total - 4,
+                 (unsigned long long)c->srv->limits.max_frame);
+        return false;
+    }
+    if (c->have < total) {
+        return conn_grow(c, total);
+    }
+    /* One request at a time: the reply is written before the next frame is handled. */
+    return conn_process(c);
 }
 
 static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
@@ -263,7 +316,7 @@ static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, ui
     } else {
         ok = conn_read(c);
     }
-    if (ok && c->srv->stopping && c->out.len == 0 && c->lenpos == 0) {
+    if (ok && c->srv->stopping && c->out.len == 0 && c->have == 0) {
         ok = false; /* shutting down: this reply was the last */
     }
     if (!ok) {
@@ -309,13 +362,15 @@ static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uin
     srv->nconns++;
     talloc_set_destructor(c, conn_destructor);
     u = uid_slot(srv, c->peer.uid, true);
-    if (u == NULL || u->n >= srv->limits.max_conns_per_uid) {
-        util_log(UTIL_LOG_WARNING,
-                 "refusing connection of uid %u (pid %d): %u connections open "
-                 "(max_connections_per_uid)", (unsigned)c->peer.uid, (int)c->peer.pid,
-                 u != NULL ? u->n : 0);
+    if (u == NULL) {
         talloc_free(c);
         return;
+    }
+    if (u->n >= srv->limits.max_conns_per_uid) {
+        util_log(UTIL_LOG_WARNING,
+                 "refusing connection of uid %u (pid %d): %u connections open "
+                 "(max_connections_per_uid)", (unsigned)c->peer.uid, (int)c->peer.pid, u->n);
+        c->refused = true;
     }
     u->n++;
     c->fde = tevent_add_fd(ev, c, fd, TEVENT_FD_READ, conn_fd_handler, c);
@@ -386,7 +441,7 @@ void kcm_srv_shutdown(struct kcm_srv *srv, void (*done)(void *arg), void *arg)
     }
     for (struct kcm_conn *c = srv->conns, *next; c != NULL; c = next) {
         next = c->next;
-        if (c->out.len == 0 && c->lenpos == 0) {
+        if (c->out.len == 0 && c->have == 0) {
             talloc_free(c); /* idle: nothing in flight */
         }
     }
