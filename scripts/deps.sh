@@ -1,0 +1,48 @@
+#!/bin/bash
+# Install the Debian 12 packages needed to build and test cachet.
+# Idempotent: asks dpkg which packages are missing and only runs apt-get
+# when something is. Needs root (or sudo) only in that case.
+#
+# sssd-kcm is deliberately NOT installed: it drops
+# /etc/krb5.conf.d/kcm_default_ccache and starts its own KCM socket.
+set -euo pipefail
+
+PACKAGES=(
+    build-essential autoconf automake libtool pkg-config gettext autopoint
+    libkrb5-dev libtalloc-dev libtevent-dev libsystemd-dev libcmocka-dev libsqlite3-dev
+    krb5-kdc krb5-admin-server krb5-user
+    clang libclang-rt-14-dev valgrind
+    python3 python3-dbusmock dbus keyutils
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    if [ "$status" != "installed" ]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps.sh: all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+echo "deps.sh: installing: ${missing[*]}"
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=sudo
+    else
+        echo "deps.sh: not root and no sudo; install these packages first: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
+# krb5-kdc/krb5-admin-server ask debconf questions (realm, servers); with the
+# noninteractive frontend they take defaults and we never use the system KDC.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+
+echo "deps.sh: done"
