@@ -13,6 +13,7 @@ PACKAGES=(
     krb5-kdc krb5-admin-server krb5-user
     clang libclang-rt-14-dev valgrind
     python3 python3-dbusmock dbus keyutils
+    gdb   # gcore, for tests/integration/t_swap_safety.sh
 )
 
 missing=()
