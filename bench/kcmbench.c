@@ -23,6 +23,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1  /* accept4, setresuid */
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -71,6 +73,7 @@ struct options {
     int ticket_len;
     krb5_flags retrieve_flags;
     long uid;                   /* <0: keep identity */
+    long server_pid;            /* >0: sample this server's CPU time */
     int clean;                  /* destroy leftover caches in the collection first */
     int verbose;
 };
@@ -82,6 +85,7 @@ struct child_result {
     long ops;
     long errors;
     double span;                /* seconds of the measured window actually used */
+    double cpu;                 /* this client's CPU seconds inside its window */
     uint32_t hist[HIST_BUCKETS];
     char errmsg[ERRMSG_LEN];
 };
@@ -97,6 +101,7 @@ static struct options opt = {
     .ticket_len = 1024,
     .retrieve_flags = KRB5_TC_MATCH_TIMES | KRB5_TC_MATCH_AUTHDATA,
     .uid = -1,
+    .server_pid = -1,
     .clean = 0,
     .verbose = 0,
 };
@@ -124,6 +129,72 @@ now_sec(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double
+cpu_self(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * CPU seconds used so far by every thread of a process, from
+ * /proc/PID/task/TID/schedstat (nanoseconds, unlike the tick-based
+ * /proc/PID/stat).  Returns -1 if the process cannot be read.
+ */
+static double
+cpu_of_pid(long pid)
+{
+    char path[320];
+    DIR *d;
+    struct dirent *de;
+    double total = 0;
+    int found = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+    d = opendir(path);
+    if (d == NULL) {
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        unsigned long long ns;
+        FILE *f;
+
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%ld/task/%s/schedstat", pid, de->d_name);
+        f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        if (fscanf(f, "%llu", &ns) == 1) {
+            total += ns / 1e9;
+            found = 1;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return found ? total : -1;
+}
+
+static void
+sleep_until(double t)
+{
+    double d = t - now_sec();
+    struct timespec ts;
+
+    if (d <= 0) {
+        return;
+    }
+    ts.tv_sec = (time_t)d;
+    ts.tv_nsec = (long)((d - ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 static int
@@ -678,7 +749,7 @@ child_run(int idx, struct child_result *r, int go_fd)
 {
     struct kcm_state st;
     int floor_fd = -1;
-    double t0, t_measure, t_end, t, t_last = 0, t_first = -1;
+    double t0, t_measure, t_end, t, t_last = 0, t_first = -1, cpu_first = 0;
     long seq = 0;
     char c;
     int ret;
@@ -739,6 +810,7 @@ child_run(int idx, struct child_result *r, int go_fd)
         if (t_first < 0) {
             /* Ops run back to back: the window opens when this one started. */
             t_first = start;
+            cpu_first = cpu_self();
         }
         if (ret) {
             r->errors++;
@@ -752,6 +824,7 @@ child_run(int idx, struct child_result *r, int go_fd)
         }
     }
     r->span = t_first < 0 ? 0 : t_last - t_first;
+    r->cpu = t_first < 0 ? 0 : cpu_self() - cpu_first;
     if (opt.workload == W_FLOOR) {
         close(floor_fd);
     } else {
@@ -881,11 +954,13 @@ usage(FILE *f)
             "  -T, --ticket-len N   ticket bytes (default 1024)\n"
             "  -f, --flags N        krb5_cc_retrieve_cred flags (default MATCH_TIMES|MATCH_AUTHDATA)\n"
             "  -u, --uid UID        run the clients as UID (needs root)\n"
+            "      --server-pid PID sample the server's CPU time (srv_us_per_op, srv_util)\n"
             "      --clean          empty the collection before 'list' (dedicated uid only)\n"
             "  -l, --label NAME     label printed in the RESULT line\n"
             "  -v, --verbose\n"
-            "Prints one line: RESULT label= workload= procs= ops= errors= secs= ops_per_sec=\n"
-            "p50_us= p99_us= [error=\"...\"]\n");
+            "Prints one line: RESULT label= workload= procs= ops= errors= failed_procs= secs=\n"
+            "ops_per_sec= p50_us= p99_us= cli_us_per_op= [srv_us_per_op= srv_util=] [error=\"...\"]\n"
+            "ops_per_sec is the sum over client processes of ops / own window.\n");
 }
 
 int
@@ -902,6 +977,7 @@ main(int argc, char **argv)
         { "ticket-len", required_argument, NULL, 'T' },
         { "flags", required_argument, NULL, 'f' },
         { "uid", required_argument, NULL, 'u' },
+        { "server-pid", required_argument, NULL, 'P' },
         { "clean", no_argument, NULL, 'C' },
         { "label", required_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
@@ -912,7 +988,8 @@ main(int argc, char **argv)
     krb5_context pctx = NULL;
     pid_t pids[MAX_PROCS];
     int go[2], ch, i, status, failed = 0;
-    double maxspan = 0, rate_sum = 0, p50 = 0, p99 = 0;
+    double maxspan = 0, rate_sum = 0, p50 = 0, p99 = 0, cli_cpu = 0;
+    double t_go, srv_t0 = 0, srv_t1 = 0, srv_c0 = -1, srv_c1 = -1;
     long total_ops = 0, total_err = 0;
     unsigned long long cum, hsum;
     size_t j;
@@ -956,6 +1033,9 @@ main(int argc, char **argv)
             break;
         case 'u':
             opt.uid = atol(optarg);
+            break;
+        case 'P':
+            opt.server_pid = atol(optarg);
             break;
         case 'C':
             opt.clean = 1;
@@ -1018,6 +1098,8 @@ main(int argc, char **argv)
     }
     if (opt.workload == W_FLOOR) {
         floor_start();
+        /* The echo server's CPU per round trip is the least any server can spend. */
+        opt.server_pid = floor_server_pid;
     } else if (opt.workload == W_LIST) {
         if (krb5_init_context(&pctx) != 0) {
             die("krb5_init_context failed");
@@ -1056,6 +1138,16 @@ main(int argc, char **argv)
         usleep(2000);
     }
     close(go[1]);
+    t_go = now_sec();
+    if (opt.server_pid > 0 && opt.nops <= 0) {
+        /* Sample the server over the middle of the children's common window. */
+        sleep_until(t_go + opt.warmup + 0.05);
+        srv_t0 = now_sec();
+        srv_c0 = cpu_of_pid(opt.server_pid);
+        sleep_until(t_go + opt.warmup + opt.duration - 0.02);
+        srv_t1 = now_sec();
+        srv_c1 = cpu_of_pid(opt.server_pid);
+    }
 
     memset(&agg, 0, sizeof(agg));
     for (i = 0; i < opt.procs; i++) {
@@ -1070,6 +1162,7 @@ main(int argc, char **argv)
         if (res[i].span > 0) {
             rate_sum += res[i].ops / res[i].span;
         }
+        cli_cpu += res[i].cpu;
         total_err += res[i].errors;
         if (res[i].span > maxspan) {
             maxspan = res[i].span;
@@ -1111,6 +1204,15 @@ main(int argc, char **argv)
            "secs=%.3f ops_per_sec=%.1f p50_us=%.1f p99_us=%.1f",
            opt.label, workload_names[opt.workload], opt.procs, total_ops,
            total_err, failed, maxspan, rate_sum, p50, p99);
+    /* CPU microseconds per op: the client side (libkrb5 included) and the server. */
+    if (total_ops > 0) {
+        printf(" cli_us_per_op=%.1f", cli_cpu * 1e6 / total_ops);
+    }
+    if (srv_c0 >= 0 && srv_c1 >= srv_c0 && srv_t1 > srv_t0 && rate_sum > 0) {
+        printf(" srv_us_per_op=%.1f srv_util=%.2f",
+               (srv_c1 - srv_c0) * 1e6 / (rate_sum * (srv_t1 - srv_t0)),
+               (srv_c1 - srv_c0) / (srv_t1 - srv_t0));
+    }
     if (agg.errmsg[0] != '\0') {
         char *q;
 

@@ -419,7 +419,7 @@ bench_one() { # bench_one SERVER WORKLOAD PROCS ROUND
         line=$("$KCMBENCH" -w floor -p "$3" -t "$DURATION" -u "$BENCH_UID" -l floor 2>>"$OUT/logs/kcmbench.err")
     else
         line=$("$KCMBENCH" -w "$2" -S "${SOCK[$1]}" -p "$3" -t "$DURATION" -u "$BENCH_UID" \
-            --clean -l "$1" 2>>"$OUT/logs/kcmbench.err")
+            --clean --server-pid "${PID[$1]}" -l "$1" 2>>"$OUT/logs/kcmbench.err")
     fi
     rc=$?
     [ -n "$line" ] || line="RESULT label=$1 workload=$2 procs=$3 ops=0 errors=1 failed_procs=$3 secs=0 ops_per_sec=0 error=\"kcmbench exit $rc, no output\""
@@ -428,8 +428,6 @@ bench_one() { # bench_one SERVER WORKLOAD PROCS ROUND
         "$(echo "$line" | sed -n 's/.*ops_per_sec=\([0-9.]*\).*/\1 ops\/s/p')$(echo "$line" | grep -o ' error=.*')"
 }
 
-set -- $SERVERS
-NSERVERS=$#
 say "benchmarking: $SERVERS; ${DURATION}s x $ROUNDS rounds; clients as uid $BENCH_UID; out: $OUT"
 for r in $(seq "$ROUNDS"); do
     say "round $r/$ROUNDS"
@@ -455,11 +453,12 @@ for s in $SERVERS; do check_no_ip "$s"; done
 # Table
 
 awk -v servers="$SERVERS" -v workloads="$WORKLOADS" -v procs="$PROCS" \
-    -v duration="$DURATION" -v rounds="$ROUNDS" '
-function median(key,    n, i, j, t, v) {
-    n = cnt[key]
+    -v duration="$DURATION" -v rounds="$ROUNDS" -v ncpu="$(nproc)" '
+function median(key) { return med(key, 0) }
+function med(key, which,    n, i, j, t, v) {
+    n = which == 0 ? cnt[key] : (which == 1 ? scnt[key] : ccnt[key])
     if (n == 0) return -1
-    for (i = 1; i <= n; i++) v[i] = val[key, i]
+    for (i = 1; i <= n; i++) v[i] = which == 0 ? val[key, i] : (which == 1 ? sval[key, i] : cval[key, i])
     for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
     if (n % 2) return v[(n + 1) / 2]
     return (v[n / 2] + v[n / 2 + 1]) / 2
@@ -473,6 +472,8 @@ function verdict(x, t) { return x < 0 ? "" : (x >= t ? "ok" : "MISS") }
     for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); f[k] = v }
     key = f["label"] SUBSEP f["workload"] SUBSEP f["procs"]
     cnt[key]++; val[key, cnt[key]] = f["ops_per_sec"] + 0
+    if ("srv_us_per_op" in f) { scnt[key]++; sval[key, scnt[key]] = f["srv_us_per_op"] + 0 }
+    if ("cli_us_per_op" in f) { ccnt[key]++; cval[key, ccnt[key]] = f["cli_us_per_op"] + 0 }
     if (f["errors"] + 0 > 0 || f["failed_procs"] + 0 > 0 || f["rc"] != "0") bad[key] = 1
     if (index($0, " error=\"")) { e = $0; sub(/.* error="/, "", e); sub(/".*/, "", e); err[key] = e }
 }
@@ -482,7 +483,7 @@ END {
     printf "ops/s, median of %d round(s) of %ss; higher is better; ! = errors in a run (see below)\n\n", rounds, duration
     printf "%-9s %5s", "workload", "procs"
     for (i = 1; i <= ns; i++) printf " %14s", S[i]
-    printf "   %-18s %-18s %-11s\n", "mem/heimdal(tgt)", "mem/sssd(tgt)", "mem/sqlite"
+    printf "  | %-20s | %-20s | %s\n", "mem/heimdal  target", "mem/sssd    target", "mem/sqlite"
     for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
         w = W[a]; p = P[b]
         printf "%-9s %5s", w, p
@@ -492,15 +493,15 @@ END {
         }
         rh = ratio(m["cachet-mem"], m["heimdal"]); rs = ratio(m["cachet-mem"], m["sssd"])
         rq = ratio(m["cachet-mem"], m["cachet-sqlite"])
-        printf "   %-18s %-18s %-11s\n", rfmt(rh) " (>=" tgt_h[w] "x) " verdict(rh, tgt_h[w]),
-            rfmt(rs) " (>=50x) " verdict(rs, 50), rfmt(rq)
+        printf "  | %7s %-6s %-5s | %7s %-6s %-5s | %s\n", rfmt(rh), ">=" tgt_h[w] "x", verdict(rh, tgt_h[w]),
+            rfmt(rs), ">=50x", verdict(rs, 50), rfmt(rq)
         if (w == "store") { sq[p] = ratio(m["cachet-sqlite"], m["heimdal"]) }
         if (w == "retrieve") { ret_mem[p] = m["cachet-mem"] }
     }
     printf "\n"
     for (b = 1; b <= np; b++) {
         p = P[b]; fl = median("floor" SUBSEP "floor" SUBSEP p)
-        printf "floor (raw AF_UNIX 16-byte round trip, epoll echo server), %s procs: %s ops/s", p, fmt(fl)
+        printf "floor (raw AF_UNIX 16-byte round trip, epoll echo server), %s procs: %s ops/s, server %s us/op", p, fmt(fl), fmt(med("floor" SUBSEP "floor" SUBSEP p, 1))
         if (ret_mem[p] > 0 && fl > 0) printf "; cachet-mem retrieve = %.0f%% of floor", 100 * ret_mem[p] / fl
         printf "\n"
     }
@@ -508,6 +509,23 @@ END {
     for (b = 1; b <= np; b++) {
         p = P[b]
         printf "sqlite store vs heimdal store, %s procs: %s (target >=1.3x) %s\n", p, rfmt(sq[p]), verdict(sq[p], 1.3)
+    }
+    printf "\nCPU microseconds per op (median): server [client = libkrb5 + kcmbench, per op]\n"
+    printf "This isolates the server: throughput above also pays for the client, and on this\n"
+    printf "%d-CPU machine the clients and the server share the CPUs.\n\n", ncpu
+    printf "%-9s %5s", "workload", "procs"
+    for (i = 1; i <= ns; i++) printf " %18s", S[i]
+    printf "   %-14s %-14s\n", "heimdal/mem", "sssd/mem"
+    for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
+        w = W[a]; p = P[b]
+        printf "%-9s %5s", w, p
+        for (i = 1; i <= ns; i++) {
+            k = S[i] SUBSEP w SUBSEP p
+            sc[S[i]] = med(k, 1); cc = med(k, 2)
+            printf " %18s", fmt(sc[S[i]]) " [" fmt(cc) "]"
+        }
+        printf "   %-14s %-14s\n", rfmt(ratio(sc["heimdal"], sc["cachet-mem"])),
+            rfmt(ratio(sc["sssd"], sc["cachet-mem"]))
     }
     first = 1
     for (k in err) {
