@@ -300,7 +300,7 @@ static int32_t op_get_default_cache(struct kcm_call *call)
 {
     char buf[32];
 
-    return emit(call, emit_cstr, store_default_name(call->owner, buf, sizeof(buf)));
+    return emit(call, emit_cstr, store_default_name(call->owner, &call->key, buf, sizeof(buf)));
 }
 
 static int32_t op_set_default_cache(struct kcm_call *call)

@@ -185,12 +185,13 @@ struct store_cred *store_cred_match(struct store_cache *c, uint32_t flags,
     return NULL;
 }
 
-const char *store_default_name(struct store_owner *o, char *buf, size_t len)
+const char *store_default_name(struct store_owner *o, const struct store_owner_key *key,
+                               char *buf, size_t len)
 {
     if (o != NULL && o->default_name != NULL) {
         return o->default_name;
     }
-    snprintf(buf, len, "%u", o != NULL ? o->key.uid : 0);
+    snprintf(buf, len, "%u", key->uid);
     return buf;
 }
 

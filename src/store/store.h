@@ -113,8 +113,10 @@ struct store_cred *store_cred_find_uuid(struct store_cache *c, const uint8_t *uu
 struct store_cred *store_cred_match(struct store_cache *c, uint32_t flags,
                                     const struct kcm_mcred *m);
 
-/* Default (primary) cache name: stable, survives DESTROY, never changed by INITIALIZE. */
-const char *store_default_name(struct store_owner *o, char *buf, size_t len);
+/* Default (primary) cache name: stable, survives DESTROY, never changed by INITIALIZE.
+ * o may be NULL (no collection yet): then "<uid>" of key. */
+const char *store_default_name(struct store_owner *o, const struct store_owner_key *key,
+                               char *buf, size_t len);
 enum store_rc store_set_default(struct store *st, struct store_owner *o, const char *name);
 
 /* Fresh unique, unguessable name "<prefix>:<32 hex>" not used by any cache of o. */
