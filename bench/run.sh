@@ -26,7 +26,9 @@ usage: bench/run.sh [options]
   --no-install do not apt-get install missing peer servers
   --no-build   do not run make (use the existing binaries)
   --quick      -t 0.5 -r 1 (smoke test)
-Environment: CACHET_LOG_LEVEL (default warning), SSSD_STORAGE (secdb|memory, default secdb).
+Environment: CACHETD (binary to benchmark, default src/cachetd, built here; CACHETD_DESC
+  describes it in the report),
+  CACHET_LOG_LEVEL (default warning), SSSD_STORAGE (secdb|memory, default secdb).
 EOF
 }
 
@@ -149,7 +151,10 @@ trap 'note "interrupted"; exit 130' INT TERM
 # Build
 
 KCMBENCH="$TOP/bench/kcmbench"
-CACHETD="$TOP/src/cachetd"
+# CACHETD=/path/to/cachetd benchmarks that binary instead (e.g. one built from a clean checkout
+# of a given commit) and skips building it here.
+CACHETD_GIVEN=${CACHETD:+1}
+CACHETD=${CACHETD:-$TOP/src/cachetd}
 
 build() {
     local log="$OUT/logs/build.log"
@@ -161,7 +166,7 @@ build() {
         fi
     ) >"$log" 2>&1 || note "configure failed (see $log)"
     if [ -f "$TOP/Makefile" ]; then
-        if has_server cachet-mem || has_server cachet-sqlite; then
+        if [ -z "$CACHETD_GIVEN" ] && { has_server cachet-mem || has_server cachet-sqlite; }; then
             make -C "$TOP" -j2 src/cachetd >>"$log" 2>&1 || note "make src/cachetd failed (see $log)"
         fi
         make -C "$TOP" -j2 bench/kcmbench >>"$log" 2>&1 || note "make bench/kcmbench failed"
@@ -400,7 +405,11 @@ for s in $SERVERS; do check_no_ip "$s"; done
 {
     echo "# cachet bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "# host: $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-    echo "# cachet: $(git -C "$TOP" describe --always --dirty 2>/dev/null)"
+    if [ -n "$CACHETD_GIVEN" ]; then
+        echo "# cachet: $CACHETD ${CACHETD_DESC:-}"
+    else
+        echo "# cachet: $(git -C "$TOP" describe --always --dirty 2>/dev/null) ($CACHETD)"
+    fi
     echo "# heimdal-kcm: $(dpkg-query -W -f '${Version}' heimdal-kcm 2>/dev/null)"
     echo "# sssd-kcm: $(dpkg-query -W -f '${Version}' sssd-kcm 2>/dev/null) (ccache_storage=$SSSD_STORAGE)"
     echo "# libkrb5: $(dpkg-query -W -f '${Version}' libkrb5-3 2>/dev/null)"
