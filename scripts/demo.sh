@@ -15,7 +15,15 @@ if [ "${SKIP_DEPS:-0}" != 1 ]; then
 fi
 
 . scripts/build.sh
-cachet_build "$(cachet_default_builddir)" || { echo "demo: build failed" >&2; exit 1; }
+BUILD_LOG=$(mktemp /tmp/cachet-demo-build.XXXXXX.log)
+builddir=$(cachet_default_builddir)
+echo "=== building in $builddir (log: $BUILD_LOG)"
+if ! cachet_build "$builddir" >"$BUILD_LOG" 2>&1; then
+    tail -n 40 "$BUILD_LOG" >&2
+    echo "demo: build failed; full log in $BUILD_LOG" >&2
+    exit 1
+fi
+rm -f "$BUILD_LOG"
 CACHETD=$CACHET_BUILDDIR/src/cachetd
 [ -x "$CACHETD" ] || { echo "demo: $CACHETD was not built" >&2; exit 1; }
 
@@ -77,12 +85,10 @@ grep '^cachetd: ready, listening on ' "$T/cachetd.out" || die "cachetd did not r
 printf '\n=== MIT tools against cachetd (passwords: <user>-Secret1)\n'
 printf '\n$ kinit alice\n'
 kdc_password alice | timeout 60 kinit alice || die "kinit alice failed"
-echo
 show klist
 show kvno host/localhost
 printf '\n$ kinit bob\n'
 kdc_password bob | timeout 60 kinit bob || die "kinit bob failed"
-echo
 show klist -l
 show kswitch -p alice
 show klist

@@ -313,3 +313,9 @@ klist_l_principals() {
 realm_princ() {
     printf '%s@%s' "$1" "$KDC_REALM"
 }
+
+# Is the daemon built with AddressSanitizer? (ASan's shadow memory is
+# MADV_DONTDUMP and unlocked, which memory-layout checks must allow for.)
+daemon_sanitized() {
+    ldd "$CACHETD" 2>/dev/null | grep -q 'libasan'
+}

@@ -1,7 +1,7 @@
 /*
  * t_concurrent: service-ticket requests racing against cache refreshes.
  *
- * Usage: t_concurrent CCNAME CLIENT SERVER [REQUESTS [WORKERS]]
+ * Usage: t_concurrent [-n] CCNAME CLIENT SERVER [REQUESTS [WORKERS]]
  *
  * CLIENT's key must be in the default keytab (KRB5_KTNAME). The cache CCNAME
  * is first filled from the keytab. Then one refresher process re-acquires
@@ -12,6 +12,8 @@
  * cache. With an atomic replace every request must succeed; with the
  * non-atomic fallback (INITIALIZE, then STORE) a request can observe the
  * empty cache in between and fail.
+ *
+ * -n: no refresher (a control run: the requests alone must succeed).
  *
  * Processes, not threads: each has its own krb5_context and KCM connections,
  * like independent applications sharing a cache.
@@ -184,11 +186,17 @@ int main(int argc, char **argv)
     krb5_keytab kt;
     krb5_error_code ret;
     struct sigaction sa;
-    pid_t refresh_pid, pids[64];
-    int requests = 200, workers = 4, i, status, failed = 0;
+    sigset_t term;
+    pid_t refresh_pid = -1, pids[64];
+    int requests = 200, workers = 4, i, status, failed = 0, refresh = 1;
 
+    if (argc > 1 && strcmp(argv[1], "-n") == 0) {
+        refresh = 0;
+        argv++;
+        argc--;
+    }
     if (argc < 4 || argc > 6) {
-        fprintf(stderr, "usage: %s CCNAME CLIENT SERVER [REQUESTS [WORKERS]]\n", argv[0]);
+        fprintf(stderr, "usage: t_concurrent [-n] CCNAME CLIENT SERVER [REQUESTS [WORKERS]]\n");
         return 2;
     }
     if (argc > 4) {
@@ -221,14 +229,21 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_term;
     sigemptyset(&sa.sa_mask);
-    refresh_pid = fork();
-    if (refresh_pid < 0) {
-        perror("fork");
-        return 1;
-    }
-    if (refresh_pid == 0) {
-        sigaction(SIGTERM, &sa, NULL);
-        _exit(refresher(argv[1], argv[2], argv[3]));
+    /* Hold SIGTERM until the refresher has its handler installed. */
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, NULL);
+    if (refresh) {
+        refresh_pid = fork();
+        if (refresh_pid < 0) {
+            perror("fork");
+            return 1;
+        }
+        if (refresh_pid == 0) {
+            sigaction(SIGTERM, &sa, NULL);
+            sigprocmask(SIG_UNBLOCK, &term, NULL);
+            _exit(refresher(argv[1], argv[2], argv[3]));
+        }
     }
 
     for (i = 0; i < workers; i++) {
@@ -237,14 +252,18 @@ int main(int argc, char **argv)
         pids[i] = fork();
         if (pids[i] < 0) {
             perror("fork");
-            kill(refresh_pid, SIGTERM);
+            if (refresh_pid > 0) {
+                kill(refresh_pid, SIGTERM);
+            }
             return 1;
         }
         if (pids[i] == 0) {
+            sigprocmask(SIG_UNBLOCK, &term, NULL);
             _exit(worker(i, count, argv[1], argv[2], argv[3]));
         }
     }
 
+    sigprocmask(SIG_UNBLOCK, &term, NULL);
     for (i = 0; i < workers; i++) {
         while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {
         }
@@ -253,18 +272,20 @@ int main(int argc, char **argv)
             failed = 1;
         }
     }
-    kill(refresh_pid, SIGTERM);
-    while (waitpid(refresh_pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "t_concurrent: refresher failed\n");
-        failed = 1;
+    if (refresh_pid > 0) {
+        kill(refresh_pid, SIGTERM);
+        while (waitpid(refresh_pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "t_concurrent: refresher failed\n");
+            failed = 1;
+        }
     }
     if (failed) {
         printf("t_concurrent: FAIL\n");
         return 1;
     }
-    printf("t_concurrent: PASS: %d get_credentials in %d workers, all succeeded\n",
-           requests, workers);
+    printf("t_concurrent: PASS: %d get_credentials in %d workers%s, all succeeded\n",
+           requests, workers, refresh ? " during refreshes" : " (no refresher)");
     return 0;
 }
