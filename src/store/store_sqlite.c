@@ -1,13 +1,1318 @@
-/* Placeholder until the sqlite backend lands: refuses clearly. */
+/* Write-through persistence of the store in sqlite; see store_sqlite.h.
+ *
+ * The in-memory store is the authority. store.c wraps every mutation in begin/…/commit and
+ * links the change into memory only after commit returned 0, so what a client was told is
+ * exactly what is on disk. Nothing here runs on a read path; the database is read only once,
+ * at start-up.
+ *
+ * Durability: WAL journal with synchronous = NORMAL. A commit appends its frames to the WAL
+ * with write(2) before COMMIT returns, so a killed daemon (kill -9, crash, OOM kill) loses no
+ * acknowledged change: the kernel holds the data and the next open replays the WAL. Only an OS
+ * crash or power loss can lose the last few commits (WAL frames not yet fsync'ed at a
+ * checkpoint); it can never corrupt the database. That is the trade SSSD and most daemons make:
+ * an fsync per kinit would cost far more than re-running kinit after a power cut.
+ *
+ * Schema, version 1 (PRAGMA user_version):
+ *     caches(uid, session, uuid, rec, pos)          UNIQUE (uid, session, uuid)
+ *     creds(uid, session, cache_uuid, uuid, rec, seq) UNIQUE (uid, session, cache_uuid, uuid)
+ *     defaults(uid, session, rec)                   PRIMARY KEY (uid, session)
+ *     meta(key, value)                              'keycheck': a sealed marker
+ * rec is a record sealed by store_crypt (principal, offset, name, credential, default name are
+ * only ever stored encrypted); the clear columns are the keys needed to delete rows. pos and
+ * seq give the order of caches (creation) and credentials (insertion) across restarts.
+ * Version 0 (the prototype) lacked pos, seq and meta and relied on rowid order, which VACUUM
+ * and INSERT OR REPLACE do not preserve; migrate_v0() upgrades it in place. */
 #include "config.h"
 #include "store/store_sqlite.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util_log.h"
+#include "store/store_crypt.h"
+
+#define DB_NAME "cachet.sqlite"
+#define SCHEMA_VERSION 1
+#define KEYCHECK_KEY "keycheck"
+
+enum stmt_id {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_CACHE_UPD,
+    S_CACHE_INS,
+    S_CACHE_POS,
+    S_CACHE_DEL,
+    S_CREDS_DEL,
+    S_CRED_PUT,
+    S_CRED_DEL,
+    S_DEF_PUT,
+    S_DEF_DEL,
+    S_COUNT
+};
+
+/* Prepared once at open (SQLITE_PREPARE_PERSISTENT), reused by every operation. Parameters
+ * ?1 ?2 are always uid, session. */
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_CACHE_UPD] = "UPDATE caches SET rec = ?4 WHERE uid = ?1 AND session = ?2 AND uuid = ?3",
+    [S_CACHE_INS] = "INSERT INTO caches (uid, session, uuid, rec, pos) VALUES (?1, ?2, ?3, ?4, "
+                    "COALESCE(?5, (SELECT IFNULL(MAX(pos), 0) + 1 FROM caches)))",
+    [S_CACHE_POS] = "SELECT pos FROM caches WHERE uid = ?1 AND session = ?2 AND uuid = ?3",
+    [S_CACHE_DEL] = "DELETE FROM caches WHERE uid = ?1 AND session = ?2 AND uuid = ?3",
+    [S_CREDS_DEL] = "DELETE FROM creds WHERE uid = ?1 AND session = ?2 AND cache_uuid = ?3",
+    [S_CRED_PUT] = "INSERT OR REPLACE INTO creds (uid, session, cache_uuid, uuid, rec, seq) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_CRED_DEL] = "DELETE FROM creds WHERE uid = ?1 AND session = ?2 AND cache_uuid = ?3 "
+                   "AND uuid = ?4",
+    [S_DEF_PUT] = "INSERT OR REPLACE INTO defaults (uid, session, rec) VALUES (?1, ?2, ?3)",
+    [S_DEF_DEL] = "DELETE FROM defaults WHERE uid = ?1 AND session = ?2",
+};
+
+static const char schema_v1[] =
+    "CREATE TABLE caches (uid INTEGER NOT NULL, session INTEGER NOT NULL, uuid BLOB NOT NULL,"
+    " rec BLOB NOT NULL, pos INTEGER NOT NULL DEFAULT 0, UNIQUE (uid, session, uuid));"
+    "CREATE TABLE creds (uid INTEGER NOT NULL, session INTEGER NOT NULL,"
+    " cache_uuid BLOB NOT NULL, uuid BLOB NOT NULL, rec BLOB NOT NULL,"
+    " seq INTEGER NOT NULL DEFAULT 0, UNIQUE (uid, session, cache_uuid, uuid));"
+    "CREATE TABLE defaults (uid INTEGER NOT NULL, session INTEGER NOT NULL, rec BLOB NOT NULL,"
+    " PRIMARY KEY (uid, session));"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+/* v0 -> v1: make the implicit rowid order explicit, add the key check table. */
+static const char migrate_v0[] =
+    "ALTER TABLE caches ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE caches SET pos = rowid;"
+    "ALTER TABLE creds ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE creds SET seq = rowid;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+/* Position of a cache deleted in the current transaction: MOVE_CACHE deletes and re-puts a
+ * cache that keeps its place in memory, so it keeps its place on disk too. */
+struct pos_memo {
+    struct store_owner_key key;
+    uint8_t uuid[STORE_UUID_LEN];
+    int64_t pos;
+};
+
+struct store_sqlite;
+
+/* Child of the store: whichever of store and backend goes first detaches the other. */
+struct sqlite_link {
+    struct store_sqlite *sq;
+};
+
+struct store_sqlite {
+    struct store *st;
+    struct sqlite_link *link;
+    struct store_crypt *crypt;
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmt[S_COUNT];
+    struct pos_memo *memo;
+    size_t nmemo;
+};
+
+/* Why an open attempt did not produce a usable database. */
+enum open_res {
+    OPEN_OK,
+    OPEN_BAD_FILE, /* corrupt, truncated, not a database, foreign schema: move aside */
+    OPEN_BAD_KEY,  /* encrypted under another master key: move aside */
+    OPEN_NEWER,    /* written by a newer cachet: move aside */
+    OPEN_FATAL,    /* I/O error, locked, permissions: refuse to start */
+};
+
+static bool rc_is_bad_file(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_ERROR ||
+           rc == SQLITE_SCHEMA || rc == SQLITE_MISMATCH || rc == SQLITE_CONSTRAINT;
+}
+
+static int rc_errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+        return ENOMEM;
+    case SQLITE_FULL:
+        return ENOSPC;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return EROFS;
+    default:
+        return EIO;
+    }
+}
+
+static void uuid_hex(const uint8_t *u, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < STORE_UUID_LEN; i++) {
+        out[2 * i] = hex[u[i] >> 4];
+        out[2 * i + 1] = hex[u[i] & 15];
+    }
+    out[2 * STORE_UUID_LEN] = '\0';
+}
+
+/* ---- write-through operations ---- */
+
+static int fail(struct store_sqlite *sq, const char *what, int rc)
+{
+    util_log(UTIL_LOG_ERROR, "sqlite %s failed: %s (%s)", what, sqlite3_errmsg(sq->db),
+             sqlite3_errstr(rc));
+    return rc_errno(rc);
+}
+
+/* Run a statement to completion; reset and unbind it whatever happened. */
+static int run(struct store_sqlite *sq, enum stmt_id id, const char *what)
+{
+    sqlite3_stmt *s = sq->stmt[id];
+    int rc = sqlite3_step(s);
+    int ret = 0;
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        ret = fail(sq, what, rc);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ret;
+}
+
+/* A failed statement can make sqlite roll the transaction back on its own (disk full, I/O
+ * error): never let later statements of the same store operation run in autocommit mode. */
+static int in_tx(struct store_sqlite *sq)
+{
+    if (sqlite3_get_autocommit(sq->db)) {
+        util_log(UTIL_LOG_ERROR, "sqlite: transaction was aborted; refusing further writes in it");
+        return EIO;
+    }
+    return 0;
+}
+
+static void bind_owner(sqlite3_stmt *s, const struct store_owner_key *k)
+{
+    sqlite3_bind_int64(s, 1, k->uid);
+    sqlite3_bind_int64(s, 2, k->session);
+}
+
+static void bind_uuid(sqlite3_stmt *s, int idx, const uint8_t *uuid)
+{
+    sqlite3_bind_blob(s, idx, uuid, STORE_UUID_LEN, SQLITE_STATIC);
+}
+
+static int seal(struct store_sqlite *sq, const struct store_rec *r, uint8_t **ct, size_t *len)
+{
+    int ret = store_crypt_seal(sq->crypt, sq, r, ct, len);
+
+    if (ret != 0) {
+        util_log(UTIL_LOG_ERROR, "cannot seal a record: %s", strerror(ret));
+    }
+    return ret;
+}
+
+static int sq_begin(void *pctx)
+{
+    struct store_sqlite *sq = pctx;
+
+    sq->nmemo = 0;
+    return run(sq, S_BEGIN, "BEGIN");
+}
+
+static int sq_commit(void *pctx)
+{
+    struct store_sqlite *sq = pctx;
+
+    /* On failure the transaction stays open; store.c calls rollback. */
+    return run(sq, S_COMMIT, "COMMIT");
+}
+
+static void sq_rollback(void *pctx)
+{
+    struct store_sqlite *sq = pctx;
+
+    sq->nmemo = 0;
+    if (!sqlite3_get_autocommit(sq->db)) {
+        (void)run(sq, S_ROLLBACK, "ROLLBACK");
+    }
+}
+
+static int sq_put_cache(void *pctx, const struct store_cache *c)
+{
+    struct store_sqlite *sq = pctx;
+    struct store_rec r = { .type = STORE_REC_CACHE };
+    sqlite3_stmt *s;
+    uint8_t *ct = NULL;
+    size_t len;
+    int ret = in_tx(sq);
+
+    if (ret != 0) {
+        return ret;
+    }
+    if (c->princ_blob == NULL) {
+        return EINVAL;
+    }
+    r.owner = c->owner->key;
+    memcpy(r.cache_uuid, c->uuid, STORE_UUID_LEN);
+    r.name = c->name;
+    r.offset = c->kdc_offset;
+    r.blob.p = c->princ_blob->p;
+    r.blob.len = (uint32_t)c->princ_blob->len;
+    ret = seal(sq, &r, &ct, &len);
+    if (ret != 0) {
+        return ret;
+    }
+    s = sq->stmt[S_CACHE_UPD];
+    bind_owner(s, &r.owner);
+    bind_uuid(s, 3, c->uuid);
+    sqlite3_bind_blob(s, 4, ct, (int)len, SQLITE_STATIC);
+    ret = run(sq, S_CACHE_UPD, "cache update");
+    if (ret == 0 && sqlite3_changes(sq->db) == 0) {
+        s = sq->stmt[S_CACHE_INS];
+        bind_owner(s, &r.owner);
+        bind_uuid(s, 3, c->uuid);
+        sqlite3_bind_blob(s, 4, ct, (int)len, SQLITE_STATIC);
+        for (size_t i = 0; i < sq->nmemo; i++) {
+            const struct pos_memo *m = &sq->memo[i];
+            if (m->key.uid == r.owner.uid && m->key.session == r.owner.session &&
+                memcmp(m->uuid, c->uuid, STORE_UUID_LEN) == 0) {
+                sqlite3_bind_int64(s, 5, m->pos);
+            }
+        }
+        ret = run(sq, S_CACHE_INS, "cache insert");
+    }
+    talloc_free(ct);
+    return ret;
+}
+
+static int memo_pos(struct store_sqlite *sq, const struct store_cache *c)
+{
+    sqlite3_stmt *s = sq->stmt[S_CACHE_POS];
+    int rc;
+
+    bind_owner(s, &c->owner->key);
+    bind_uuid(s, 3, c->uuid);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        struct pos_memo *m = talloc_realloc(sq, sq->memo, struct pos_memo, sq->nmemo + 1);
+        if (m == NULL) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return ENOMEM;
+        }
+        sq->memo = m;
+        m[sq->nmemo].key = c->owner->key;
+        memcpy(m[sq->nmemo].uuid, c->uuid, STORE_UUID_LEN);
+        m[sq->nmemo].pos = sqlite3_column_int64(s, 0);
+        sq->nmemo++;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : fail(sq, "cache position lookup", rc);
+}
+
+static int del_cache_creds(struct store_sqlite *sq, const struct store_cache *c)
+{
+    sqlite3_stmt *s = sq->stmt[S_CREDS_DEL];
+
+    bind_owner(s, &c->owner->key);
+    bind_uuid(s, 3, c->uuid);
+    return run(sq, S_CREDS_DEL, "credentials delete");
+}
+
+static int sq_del_cache(void *pctx, const struct store_cache *c)
+{
+    struct store_sqlite *sq = pctx;
+    sqlite3_stmt *s = sq->stmt[S_CACHE_DEL];
+    int ret = in_tx(sq);
+
+    if (ret == 0) {
+        ret = memo_pos(sq, c);
+    }
+    if (ret == 0) {
+        ret = del_cache_creds(sq, c);
+    }
+    if (ret == 0) {
+        bind_owner(s, &c->owner->key);
+        bind_uuid(s, 3, c->uuid);
+        ret = run(sq, S_CACHE_DEL, "cache delete");
+    }
+    return ret;
+}
+
+static int sq_del_creds(void *pctx, const struct store_cache *c)
+{
+    struct store_sqlite *sq = pctx;
+    int ret = in_tx(sq);
+
+    return ret != 0 ? ret : del_cache_creds(sq, c);
+}
+
+static int sq_put_cred(void *pctx, const struct store_cache *c, const struct store_cred *cr)
+{
+    struct store_sqlite *sq = pctx;
+    struct store_rec r = { .type = STORE_REC_CRED };
+    sqlite3_stmt *s = sq->stmt[S_CRED_PUT];
+    uint8_t *ct = NULL;
+    size_t len;
+    int ret = in_tx(sq);
+
+    if (ret != 0) {
+        return ret;
+    }
+    r.owner = c->owner->key;
+    memcpy(r.cache_uuid, c->uuid, STORE_UUID_LEN);
+    memcpy(r.cred_uuid, cr->uuid, STORE_UUID_LEN);
+    r.blob.p = cr->blob->p;
+    r.blob.len = (uint32_t)cr->blob->len;
+    ret = seal(sq, &r, &ct, &len);
+    if (ret != 0) {
+        return ret;
+    }
+    bind_owner(s, &r.owner);
+    bind_uuid(s, 3, c->uuid);
+    bind_uuid(s, 4, cr->uuid);
+    sqlite3_bind_blob(s, 5, ct, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, (int64_t)cr->seq);
+    ret = run(sq, S_CRED_PUT, "credential insert");
+    talloc_free(ct);
+    return ret;
+}
+
+static int sq_del_cred(void *pctx, const struct store_cache *c, const struct store_cred *cr)
+{
+    struct store_sqlite *sq = pctx;
+    sqlite3_stmt *s = sq->stmt[S_CRED_DEL];
+    int ret = in_tx(sq);
+
+    if (ret != 0) {
+        return ret;
+    }
+    bind_owner(s, &c->owner->key);
+    bind_uuid(s, 3, c->uuid);
+    bind_uuid(s, 4, cr->uuid);
+    return run(sq, S_CRED_DEL, "credential delete");
+}
+
+static int sq_put_default(void *pctx, const struct store_owner *o)
+{
+    struct store_sqlite *sq = pctx;
+    struct store_rec r = { .type = STORE_REC_DEFAULT };
+    sqlite3_stmt *s;
+    uint8_t *ct = NULL;
+    size_t len;
+    int ret = in_tx(sq);
+
+    if (ret != 0) {
+        return ret;
+    }
+    if (o->default_name == NULL) {
+        s = sq->stmt[S_DEF_DEL];
+        bind_owner(s, &o->key);
+        return run(sq, S_DEF_DEL, "default delete");
+    }
+    r.owner = o->key;
+    r.name = o->default_name;
+    ret = seal(sq, &r, &ct, &len);
+    if (ret != 0) {
+        return ret;
+    }
+    s = sq->stmt[S_DEF_PUT];
+    bind_owner(s, &o->key);
+    sqlite3_bind_blob(s, 3, ct, (int)len, SQLITE_STATIC);
+    ret = run(sq, S_DEF_PUT, "default insert");
+    talloc_free(ct);
+    return ret;
+}
+
+static const struct store_persist_ops sqlite_ops = {
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .put_cache = sq_put_cache,
+    .del_cache = sq_del_cache,
+    .put_cred = sq_put_cred,
+    .del_cred = sq_del_cred,
+    .del_creds = sq_del_creds,
+    .put_default = sq_put_default,
+};
+
+/* ---- lifetime ---- */
+
+static void db_close(struct store_sqlite *sq, bool checkpoint)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        sqlite3_finalize(sq->stmt[i]);
+        sq->stmt[i] = NULL;
+    }
+    if (sq->db != NULL) {
+        if (!checkpoint) {
+            /* A file about to be moved aside is evidence: leave it and its WAL as they are. */
+            sqlite3_db_config(sq->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        }
+        if (sqlite3_close(sq->db) != SQLITE_OK) {
+            util_log(UTIL_LOG_ERROR, "sqlite close: %s", sqlite3_errmsg(sq->db));
+        }
+        sq->db = NULL;
+    }
+}
+
+static int link_destructor(struct sqlite_link *l)
+{
+    if (l->sq != NULL) {
+        l->sq->link = NULL;
+        l->sq->st = NULL;
+    }
+    return 0;
+}
+
+static int sq_destructor(struct store_sqlite *sq)
+{
+    if (sq->link != NULL) {
+        sq->link->sq = NULL;
+        store_set_persist(sq->st, NULL, NULL);
+        TALLOC_FREE(sq->link);
+    }
+    if (sq->db != NULL && !sqlite3_get_autocommit(sq->db)) {
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    db_close(sq, true); /* checkpoints the WAL into the database file and removes it */
+    return 0;
+}
+
+/* ---- files ---- */
+
+static int check_state_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat sb;
+
+    if (dir == NULL || dir[0] == '\0') {
+        snprintf(err, errlen, "no state_dir configured");
+        return EINVAL;
+    }
+    if (mkdir(dir, 0700) == 0) {
+        util_log(UTIL_LOG_INFO, "created state directory %s", dir);
+    } else if (errno != EEXIST) {
+        int e = errno;
+        snprintf(err, errlen, "cannot create state directory %s: %s", dir, strerror(e));
+        return e;
+    }
+    if (stat(dir, &sb) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot stat state directory %s: %s", dir, strerror(e));
+        return e;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "state directory %s is not a directory", dir);
+        return ENOTDIR;
+    }
+    if (sb.st_uid != geteuid()) {
+        snprintf(err, errlen,
+                 "refusing state directory %s: owned by uid %u, but cachetd runs as uid %u",
+                 dir, (unsigned)sb.st_uid, (unsigned)geteuid());
+        return EPERM;
+    }
+    if ((sb.st_mode & 022) != 0) {
+        snprintf(err, errlen,
+                 "refusing state directory %s: writable by group or others (mode %04o); "
+                 "chmod 700 it",
+                 dir, (unsigned)(sb.st_mode & 07777));
+        return EPERM;
+    }
+    return 0;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat sb;
+
+    return lstat(path, &sb) == 0;
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+
+    return lstat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* Rename path (and its -wal, -shm) to path.<what>-<UTC time>[.n]; never deletes anything.
+ * The WAL keeps the "-wal" suffix after the new name so that sqlite3(1) on the moved file
+ * still sees it. Returns the new name (talloc'ed on mem) or NULL. */
+static char *move_aside(TALLOC_CTX *mem, const char *path, const char *what)
+{
+    static const char *const sfx[] = { "-wal", "-shm", "-journal" };
+    char ts[32];
+    struct tm tm;
+    time_t now = time(NULL);
+    char *dst = NULL;
+    char *dir;
+    char *slash;
+    int fd;
+
+    strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    for (int n = 0; n < 1000; n++) {
+        talloc_free(dst);
+        dst = n == 0 ? talloc_asprintf(mem, "%s.%s-%s", path, what, ts)
+                     : talloc_asprintf(mem, "%s.%s-%s.%d", path, what, ts, n);
+        if (dst == NULL) {
+            return NULL;
+        }
+        if (!file_exists(dst)) {
+            break;
+        }
+    }
+    if (file_exists(path) && rename(path, dst) != 0) {
+        util_log(UTIL_LOG_ERROR, "cannot rename %s to %s: %s", path, dst, strerror(errno));
+        talloc_free(dst);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        char *from = talloc_asprintf(mem, "%s%s", path, sfx[i]);
+        char *to = talloc_asprintf(mem, "%s%s", dst, sfx[i]);
+        if (from != NULL && to != NULL && file_exists(from) && rename(from, to) != 0) {
+            util_log(UTIL_LOG_ERROR, "cannot rename %s to %s: %s", from, to, strerror(errno));
+            talloc_free(dst);
+            dst = NULL;
+        }
+        talloc_free(from);
+        talloc_free(to);
+        if (dst == NULL) {
+            return NULL;
+        }
+    }
+    dir = talloc_strdup(mem, path);
+    slash = dir != NULL ? strrchr(dir, '/') : NULL;
+    if (slash != NULL) {
+        *slash = '\0';
+        fd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)fsync(fd);
+            close(fd);
+        }
+    }
+    talloc_free(dir);
+    return dst;
+}
+
+/* Make sure the database file exists, is ours and is private before sqlite opens it (sqlite
+ * gives its WAL the database file's mode). A WAL without its database is stale: set aside. */
+static enum open_res prepare_file(struct store_sqlite *sq, const char **why, char *err,
+                                  size_t errlen)
+{
+    char *wal = talloc_asprintf(sq, "%s-wal", sq->path);
+    struct stat sb;
+    bool existed = file_exists(sq->path);
+    int fd;
+
+    if (wal == NULL) {
+        return OPEN_FATAL;
+    }
+    if (!existed) {
+        if (file_exists(wal)) {
+            char *moved = move_aside(sq, wal, "orphan");
+            util_log(UTIL_LOG_WARNING, "%s has no database: moved it aside to %s", wal,
+                     moved != NULL ? moved : "(failed)");
+            talloc_free(moved);
+        }
+        util_log(UTIL_LOG_INFO, "no database at %s: creating an empty one", sq->path);
+    }
+    fd = open(sq->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot open database %s: %s", sq->path, strerror(e));
+        talloc_free(wal);
+        return OPEN_FATAL;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "database %s is not a regular file", sq->path);
+        close(fd);
+        talloc_free(wal);
+        return OPEN_FATAL;
+    }
+    close(fd);
+    if (existed && sb.st_size == 0 && file_size(wal) <= 0) {
+        *why = "the file is empty (truncated)";
+        talloc_free(wal);
+        return OPEN_BAD_FILE;
+    }
+    talloc_free(wal);
+    return OPEN_OK;
+}
+
+/* ---- opening, schema, key check ---- */
+
+static enum open_res classify(struct store_sqlite *sq, int rc, const char *what, const char **why,
+                              char *err, size_t errlen)
+{
+    if (rc_is_bad_file(rc)) {
+        *why = talloc_asprintf(sq, "%s: %s", what, sqlite3_errmsg(sq->db));
+        return OPEN_BAD_FILE;
+    }
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        snprintf(err, errlen, "database %s is locked: is another cachetd using this state_dir?",
+                 sq->path);
+    } else {
+        snprintf(err, errlen, "database %s: %s: %s", sq->path, what,
+                 sq->db != NULL ? sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
+    }
+    return OPEN_FATAL;
+}
+
+/* Run sql returning one value (or none). *out is talloc'ed text, NULL if no row. */
+static int query_text(struct store_sqlite *sq, const char *sql, char **out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(sq->db, sql, -1, &s, NULL);
+
+    *out = NULL;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(s, 0);
+            *out = talloc_strdup(sq, t != NULL ? (const char *)t : "");
+            rc = *out != NULL ? SQLITE_DONE : SQLITE_NOMEM;
+        }
+        if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Does the master key open this database? The key check record answers; a database without
+ * one (version 0, or the row went missing) is probed with a few records: the key is wrong only
+ * if records exist and none of them decrypts. */
+static int check_key(struct store_sqlite *sq, int version, bool *ok, bool *need_keycheck)
+{
+    static const char probe[] = "SELECT rec FROM caches UNION ALL SELECT rec FROM defaults "
+                                "UNION ALL SELECT rec FROM creds LIMIT 16";
+    sqlite3_stmt *s = NULL;
+    struct store_rec r;
+    bool tried = false;
+    int rc;
+
+    *ok = false;
+    *need_keycheck = true;
+    if (version >= 1) {
+        rc = sqlite3_prepare_v2(sq->db, "SELECT value FROM meta WHERE key = '" KEYCHECK_KEY "'",
+                                -1, &s, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 0),
+                                       (size_t)sqlite3_column_bytes(s, 0), &r);
+            sqlite3_finalize(s);
+            if (ret == EBADMSG) {
+                return SQLITE_OK; /* *ok = false */
+            }
+            *ok = true;
+            *need_keycheck = ret != 0 || !store_crypt_is_keycheck(&r);
+            talloc_free(r.plain);
+            return SQLITE_OK;
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_DONE) {
+            return rc;
+        }
+    }
+    rc = sqlite3_prepare_v2(sq->db, probe, -1, &s, NULL);
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 0),
+                                   (size_t)sqlite3_column_bytes(s, 0), &r);
+        tried = true;
+        if (ret != EBADMSG) {
+            talloc_free(r.plain);
+            *ok = true;
+            break;
+        }
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW && rc != SQLITE_OK) {
+        return rc;
+    }
+    if (!tried) {
+        *ok = true;
+    }
+    return SQLITE_OK;
+}
+
+static int write_keycheck(struct store_sqlite *sq)
+{
+    struct store_rec r;
+    sqlite3_stmt *s = NULL;
+    uint8_t *ct;
+    size_t len;
+    int rc;
+
+    store_crypt_keycheck_rec(&r);
+    if (store_crypt_seal(sq->crypt, sq, &r, &ct, &len) != 0) {
+        return SQLITE_NOMEM;
+    }
+    rc = sqlite3_prepare_v2(sq->db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('"
+                            KEYCHECK_KEY "', ?1)", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(s, 1, ct, (int)len, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(s);
+    talloc_free(ct);
+    return rc;
+}
+
+/* Bring the schema to SCHEMA_VERSION and make sure the key check matches. */
+static enum open_res setup_schema(struct store_sqlite *sq, const char **why, char *err,
+                                  size_t errlen)
+{
+    char *v = NULL;
+    int version;
+    bool fresh = false;
+    bool ok = true;
+    bool need_keycheck = true;
+    int rc;
+
+    rc = query_text(sq, "PRAGMA user_version", &v);
+    if (rc != SQLITE_OK) {
+        return classify(sq, rc, "reading the schema version", why, err, errlen);
+    }
+    version = v != NULL ? atoi(v) : 0;
+    TALLOC_FREE(v);
+    if (version > SCHEMA_VERSION) {
+        *why = talloc_asprintf(sq, "schema version %d is newer than this cachetd supports (%d)",
+                               version, SCHEMA_VERSION);
+        return OPEN_NEWER;
+    }
+    if (version == 0) {
+        rc = query_text(sq, "SELECT count(*) FROM sqlite_master", &v);
+        if (rc != SQLITE_OK) {
+            return classify(sq, rc, "reading the schema", why, err, errlen);
+        }
+        fresh = v != NULL && strcmp(v, "0") == 0;
+        TALLOC_FREE(v);
+    }
+    if (!fresh) {
+        rc = check_key(sq, version, &ok, &need_keycheck);
+        if (rc != SQLITE_OK) {
+            return classify(sq, rc, "checking the master key", why, err, errlen);
+        }
+        if (!ok) {
+            return OPEN_BAD_KEY;
+        }
+    }
+    rc = sqlite3_exec(sq->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && fresh) {
+        rc = sqlite3_exec(sq->db, schema_v1, NULL, NULL, NULL);
+    } else if (rc == SQLITE_OK && version == 0) {
+        util_log(UTIL_LOG_INFO, "upgrading database %s from schema version 0 to %d", sq->path,
+                 SCHEMA_VERSION);
+        rc = sqlite3_exec(sq->db, migrate_v0, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK && need_keycheck) {
+        rc = write_keycheck(sq);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        enum open_res res = classify(sq, rc, version == 0 ? "creating or upgrading the schema"
+                                                          : "writing the key check",
+                                     why, err, errlen);
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+        return res;
+    }
+    return OPEN_OK;
+}
+
+static enum open_res db_open(struct store_sqlite *sq, const char **why, char *err, size_t errlen)
+{
+    static const char *const pragmas[] = {
+        /* Before WAL: one process owns the database (a second cachetd on the same state_dir
+         * fails at open instead of corrupting the authority), and no -shm file is needed. */
+        "PRAGMA locking_mode = EXCLUSIVE",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL", /* see the top of this file */
+        "PRAGMA secure_delete = FAST",
+        "PRAGMA trusted_schema = OFF",
+    };
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    enum open_res res;
+    char *v = NULL;
+    int rc;
+
+#ifdef SQLITE_OPEN_NOFOLLOW
+    flags |= SQLITE_OPEN_NOFOLLOW;
+#endif
+    res = prepare_file(sq, why, err, errlen);
+    if (res != OPEN_OK) {
+        return res;
+    }
+    rc = sqlite3_open_v2(sq->path, &sq->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        return classify(sq, rc, "open", why, err, errlen);
+    }
+    sqlite3_extended_result_codes(sq->db, 1);
+    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+        rc = sqlite3_exec(sq->db, pragmas[i], NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            return classify(sq, rc, pragmas[i], why, err, errlen);
+        }
+    }
+    rc = query_text(sq, "PRAGMA journal_mode", &v);
+    if (rc != SQLITE_OK || v == NULL || strcmp(v, "wal") != 0) {
+        talloc_free(v);
+        return rc != SQLITE_OK ? classify(sq, rc, "journal_mode", why, err, errlen)
+                               : classify(sq, SQLITE_IOERR, "cannot enable WAL", why, err, errlen);
+    }
+    talloc_free(v);
+    /* Reads every page once: truncation and damaged pages show up here, before anything is
+     * loaded, rather than half way through. */
+    rc = query_text(sq, "PRAGMA quick_check(1)", &v);
+    if (rc != SQLITE_OK) {
+        return classify(sq, rc, "integrity check", why, err, errlen);
+    }
+    if (v == NULL || strcmp(v, "ok") != 0) {
+        *why = talloc_asprintf(sq, "integrity check: %s", v != NULL ? v : "no answer");
+        talloc_free(v);
+        return OPEN_BAD_FILE;
+    }
+    talloc_free(v);
+    res = setup_schema(sq, why, err, errlen);
+    if (res != OPEN_OK) {
+        return res;
+    }
+    for (int i = 0; i < S_COUNT; i++) {
+        rc = sqlite3_prepare_v3(sq->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sq->stmt[i],
+                                NULL);
+        if (rc != SQLITE_OK) {
+            return classify(sq, rc, "preparing statements", why, err, errlen);
+        }
+    }
+    return OPEN_OK;
+}
+
+/* ---- loading ---- */
+
+struct load {
+    struct store_sqlite *sq;
+    size_t caches;
+    size_t creds;
+    size_t defaults;
+    int64_t *drop[3]; /* rowids of dropped rows: caches, creds, defaults */
+    size_t ndrop[3];
+};
+
+enum { T_CACHES, T_CREDS, T_DEFAULTS };
+static const char *const table_name[] = { "caches", "creds", "defaults" };
+
+static bool col_u32(sqlite3_stmt *s, int col, uint32_t *out)
+{
+    int64_t v = sqlite3_column_int64(s, col);
+
+    *out = (uint32_t)v;
+    return sqlite3_column_type(s, col) == SQLITE_INTEGER && v >= 0 && v <= UINT32_MAX;
+}
+
+static const uint8_t *col_uuid(sqlite3_stmt *s, int col)
+{
+    const uint8_t *p = sqlite3_column_blob(s, col);
+
+    return sqlite3_column_bytes(s, col) == STORE_UUID_LEN ? p : NULL;
+}
+
+static int drop(struct load *ld, int table, int64_t rowid, const char *what, const char *why)
+{
+    int64_t *a = talloc_realloc(ld->sq, ld->drop[table], int64_t, ld->ndrop[table] + 1);
+
+    util_log(UTIL_LOG_WARNING, "dropping %s: %s", what, why);
+    if (a == NULL) {
+        return ENOMEM;
+    }
+    a[ld->ndrop[table]++] = rowid;
+    ld->drop[table] = a;
+    return 0;
+}
+
+static const char *open_error(int ret)
+{
+    switch (ret) {
+    case EBADMSG:
+        return "integrity check failed (tampered, or sealed under another key)";
+    case EPROTO:
+        return "malformed record";
+    default:
+        return strerror(ret);
+    }
+}
+
+static int load_creds(struct load *ld, sqlite3_stmt *s, struct store_cache *c)
+{
+    struct store_sqlite *sq = ld->sq;
+    const struct store_owner_key *k = &c->owner->key;
+    char chex[2 * STORE_UUID_LEN + 1];
+    char what[160];
+    int rc;
+
+    uuid_hex(c->uuid, chex);
+    bind_owner(s, k);
+    bind_uuid(s, 3, c->uuid);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const uint8_t *uuid = col_uuid(s, 1);
+        char hex[2 * STORE_UUID_LEN + 1] = "?";
+        struct store_rec r;
+        int ret;
+
+        if (uuid != NULL) {
+            uuid_hex(uuid, hex);
+        }
+        snprintf(what, sizeof(what), "credential %s of cache %s (uid %u session %u)", hex, chex,
+                 k->uid, k->session);
+        ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 3),
+                               (size_t)sqlite3_column_bytes(s, 3), &r);
+        if (ret == ENOMEM) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        if (ret == 0 && (uuid == NULL || r.type != STORE_REC_CRED || r.owner.uid != k->uid ||
+                         r.owner.session != k->session ||
+                         memcmp(r.cache_uuid, c->uuid, STORE_UUID_LEN) != 0 ||
+                         memcmp(r.cred_uuid, uuid, STORE_UUID_LEN) != 0)) {
+            ret = EXDEV;
+        }
+        if (ret == 0 && !store_load_cred(sq->st, c, uuid, (uint64_t)sqlite3_column_int64(s, 2),
+                                         r.blob.p, r.blob.len)) {
+            ret = EINVAL;
+        }
+        talloc_free(r.plain);
+        if (ret == 0) {
+            ld->creds++;
+            continue;
+        }
+        if (drop(ld, T_CREDS, sqlite3_column_int64(s, 0), what,
+                 ret == EXDEV    ? "it belongs to another row (moved or swapped ciphertext)"
+                 : ret == EINVAL ? "unparseable credential"
+                                 : open_error(ret)) != 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int load_caches(struct load *ld)
+{
+    struct store_sqlite *sq = ld->sq;
+    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *cs = NULL;
+    char what[160];
+    int rc;
+
+    rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, uuid, rec FROM caches "
+                                    "ORDER BY pos, rowid", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uuid, seq, rec FROM creds WHERE uid = ?1 "
+                                        "AND session = ?2 AND cache_uuid = ?3 ORDER BY seq, rowid",
+                                -1, &cs, NULL);
+    }
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_owner_key k;
+        const uint8_t *uuid = col_uuid(s, 3);
+        char hex[2 * STORE_UUID_LEN + 1] = "?";
+        struct store_cache *c = NULL;
+        struct store_rec r;
+        int ret = 0;
+        bool keys_ok = col_u32(s, 1, &k.uid) && col_u32(s, 2, &k.session) && uuid != NULL;
+
+        if (uuid != NULL) {
+            uuid_hex(uuid, hex);
+        }
+        snprintf(what, sizeof(what), "cache %s (uid %u session %u)", hex, k.uid, k.session);
+        ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 4),
+                               (size_t)sqlite3_column_bytes(s, 4), &r);
+        if (ret == ENOMEM) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        if (ret == 0 && (!keys_ok || r.type != STORE_REC_CACHE || r.owner.uid != k.uid ||
+                         r.owner.session != k.session ||
+                         memcmp(r.cache_uuid, uuid, STORE_UUID_LEN) != 0)) {
+            ret = EXDEV;
+        }
+        if (ret == 0) {
+            c = store_load_cache(sq->st, &k, r.name, uuid, r.blob.p, r.blob.len, r.offset);
+            ret = c != NULL ? 0 : EINVAL;
+        }
+        talloc_free(r.plain);
+        if (ret != 0) {
+            /* Its credentials become orphans and go with it. */
+            if (drop(ld, T_CACHES, sqlite3_column_int64(s, 0), what,
+                     ret == EXDEV    ? "it belongs to another row (moved or swapped ciphertext)"
+                     : ret == EINVAL ? "unusable (bad principal or duplicate name)"
+                                     : open_error(ret)) != 0) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            continue;
+        }
+        ld->caches++;
+        rc = load_creds(ld, cs, c);
+    }
+    sqlite3_finalize(s);
+    sqlite3_finalize(cs);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int load_defaults(struct load *ld)
+{
+    struct store_sqlite *sq = ld->sq;
+    sqlite3_stmt *s = NULL;
+    char what[80];
+    int rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, rec FROM defaults", -1, &s,
+                                NULL);
+
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_owner_key k;
+        struct store_rec r;
+        bool keys_ok = col_u32(s, 1, &k.uid) && col_u32(s, 2, &k.session);
+        int ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 3),
+                                   (size_t)sqlite3_column_bytes(s, 3), &r);
+
+        if (ret == ENOMEM) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        if (ret == 0 && (!keys_ok || r.type != STORE_REC_DEFAULT || r.owner.uid != k.uid ||
+                         r.owner.session != k.session)) {
+            ret = EXDEV;
+        }
+        if (ret == 0 && !store_load_default(sq->st, &k, r.name)) {
+            ret = ENOMEM;
+        }
+        talloc_free(r.plain);
+        if (ret == 0) {
+            ld->defaults++;
+            continue;
+        }
+        snprintf(what, sizeof(what), "default cache name of uid %u session %u", k.uid, k.session);
+        if (ret == ENOMEM ||
+            drop(ld, T_DEFAULTS, sqlite3_column_int64(s, 0), what,
+                 ret == EXDEV ? "it belongs to another row (moved or swapped ciphertext)"
+                              : open_error(ret)) != 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Dropped records are unreadable under the verified master key (tampered or damaged) or refer
+ * to nothing: delete them so that they are not reported at every start. */
+static int delete_dropped(struct load *ld, size_t *orphans)
+{
+    struct store_sqlite *sq = ld->sq;
+    int rc = sqlite3_exec(sq->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+    for (int t = 0; t < 3 && rc == SQLITE_OK; t++) {
+        sqlite3_stmt *s = NULL;
+        char *sql = talloc_asprintf(sq, "DELETE FROM %s WHERE rowid = ?1", table_name[t]);
+        if (sql == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        rc = sqlite3_prepare_v2(sq->db, sql, -1, &s, NULL);
+        talloc_free(sql);
+        for (size_t i = 0; i < ld->ndrop[t] && rc == SQLITE_OK; i++) {
+            sqlite3_bind_int64(s, 1, ld->drop[t][i]);
+            rc = sqlite3_step(s);
+            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+            sqlite3_reset(s);
+        }
+        sqlite3_finalize(s);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(sq->db, "DELETE FROM creds WHERE NOT EXISTS (SELECT 1 FROM caches k "
+                                  "WHERE k.uid = creds.uid AND k.session = creds.session "
+                                  "AND k.uuid = creds.cache_uuid)",
+                          NULL, NULL, NULL);
+        *orphans = (size_t)sqlite3_changes(sq->db);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static bool wipe_owner(struct store_owner *o, void *arg)
+{
+    (void)store_owner_wipe(arg, o); /* no backend attached yet: memory only */
+    TALLOC_FREE(o->default_name);
+    return true;
+}
+
+static enum open_res load_all(struct store_sqlite *sq, const char **why, char *err,
+                              size_t errlen)
+{
+    struct load ld = { .sq = sq };
+    size_t orphans = 0;
+    size_t dropped;
+    int rc = sqlite3_exec(sq->db, "BEGIN", NULL, NULL, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = load_caches(&ld);
+    }
+    if (rc == SQLITE_OK) {
+        rc = load_defaults(&ld);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
+    } else {
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        rc = delete_dropped(&ld, &orphans);
+    }
+    for (int t = 0; t < 3; t++) {
+        TALLOC_FREE(ld.drop[t]);
+    }
+    if (rc != SQLITE_OK) {
+        /* Half a store is worse than none: forget what was loaded. */
+        store_foreach_owner(sq->st, wipe_owner, sq->st);
+        return classify(sq, rc, "loading", why, err, errlen);
+    }
+    dropped = ld.ndrop[T_CACHES] + ld.ndrop[T_CREDS] + ld.ndrop[T_DEFAULTS];
+    if (orphans > 0) {
+        util_log(UTIL_LOG_WARNING, "dropped %zu credential records whose cache is gone", orphans);
+    }
+    util_log(dropped + orphans > 0 ? UTIL_LOG_WARNING : UTIL_LOG_INFO,
+             "loaded %zu caches, %zu credentials and %zu default cache names from %s"
+             " (%zu records dropped)",
+             ld.caches, ld.creds, ld.defaults, sq->path, dropped + orphans);
+    return OPEN_OK;
+}
+
+/* ---- entry point ---- */
+
+static const char *aside_tag(enum open_res res)
+{
+    switch (res) {
+    case OPEN_BAD_KEY:
+        return "badkey";
+    case OPEN_NEWER:
+        return "newer";
+    default:
+        return "corrupt";
+    }
+}
+
+static void log_moved(struct store_sqlite *sq, enum open_res res, const char *why,
+                      const char *moved)
+{
+    if (res == OPEN_BAD_KEY) {
+        util_log(UTIL_LOG_ERROR,
+                 "database %s was not written with the master key from %s%s; moved it aside "
+                 "to %s, starting with an empty store",
+                 sq->path, store_crypt_key_source(sq->crypt),
+                 store_crypt_key_created(sq->crypt) ? " (created just now: was the key lost?)"
+                                                    : "",
+                 moved);
+    } else {
+        util_log(UTIL_LOG_ERROR,
+                 "database %s is unusable (%s); moved it aside to %s, starting with an empty "
+                 "store",
+                 sq->path, why != NULL ? why : "unknown error", moved);
+    }
+}
 
 int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqlite_options *opt,
                       struct store_sqlite **out, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "sqlite storage is not available in this build; use storage = memory");
-    return ENOSYS;
+    struct store_sqlite *sq;
+    enum open_res res = OPEN_FATAL;
+    int ret;
+
+    snprintf(err, errlen, "unknown error");
+    ret = check_state_dir(opt->state_dir, err, errlen);
+    if (ret != 0) {
+        return ret;
+    }
+    sq = talloc_zero(ctx, struct store_sqlite);
+    if (sq == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return ENOMEM;
+    }
+    sq->st = st;
+    sq->path = talloc_asprintf(sq, "%s/%s", opt->state_dir, DB_NAME);
+    if (sq->path == NULL) {
+        talloc_free(sq);
+        snprintf(err, errlen, "out of memory");
+        return ENOMEM;
+    }
+    talloc_set_destructor(sq, sq_destructor);
+    ret = store_crypt_new(sq, opt->state_dir, opt->master_key_file, &sq->crypt, err, errlen);
+    if (ret != 0) {
+        talloc_free(sq);
+        return ret;
+    }
+    util_log(UTIL_LOG_INFO, "records are encrypted under the master key from %s",
+             store_crypt_key_source(sq->crypt));
+    /* Second attempt only after the bad file was moved aside: a fresh file must work. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const char *why = NULL;
+        char *moved;
+
+        res = db_open(sq, &why, err, errlen);
+        if (res == OPEN_OK) {
+            res = load_all(sq, &why, err, errlen);
+        }
+        if (res == OPEN_OK || res == OPEN_FATAL || attempt == 1) {
+            break;
+        }
+        db_close(sq, false);
+        moved = move_aside(sq, sq->path, aside_tag(res));
+        if (moved == NULL) {
+            snprintf(err, errlen, "database %s is unusable (%s) and cannot be moved aside",
+                     sq->path, why != NULL ? why : aside_tag(res));
+            res = OPEN_FATAL;
+            break;
+        }
+        log_moved(sq, res, why, moved);
+        talloc_free(moved);
+    }
+    if (res != OPEN_OK) {
+        if (res != OPEN_FATAL) {
+            snprintf(err, errlen, "database %s is still unusable after moving it aside",
+                     sq->path);
+        }
+        store_foreach_owner(st, wipe_owner, st);
+        talloc_free(sq);
+        return EIO;
+    }
+    sq->link = talloc_zero(st, struct sqlite_link);
+    if (sq->link == NULL) {
+        talloc_free(sq);
+        snprintf(err, errlen, "out of memory");
+        return ENOMEM;
+    }
+    sq->link->sq = sq;
+    talloc_set_destructor(sq->link, link_destructor);
+    store_set_persist(st, &sqlite_ops, sq);
+    *out = sq;
+    return 0;
 }

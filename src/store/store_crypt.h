@@ -1,0 +1,79 @@
+/* Encryption at rest for the sqlite backend: the machine master key and sealed records.
+ *
+ * Crypto is libkrb5's own (krb5_c_encrypt / krb5_c_decrypt), enctype
+ * aes256-cts-hmac-sha384-192 (RFC 8009: AES-256-CTS + HMAC-SHA-384/192, encrypt-then-MAC, a
+ * random confounder per record), key usage STORE_CRYPT_USAGE for every record. The master key
+ * is 32 bytes kept only in secure memory.
+ *
+ * Record plaintext (big-endian, util_wr; "data" = u32 length + bytes, "cstr" = bytes + NUL):
+ *     u8 format (STORE_REC_FORMAT) | u8 type | u32 uid | u32 session | body
+ *     cache:    uuid[16] | cstr name | i32 kdc_offset | data principal
+ *     cred:     cache_uuid[16] | uuid[16] | data credential (ccache v4 marshalling)
+ *     default:  cstr name
+ *     keycheck: data "cachet master key check" (owner 0/0)
+ * The owner and the uuids are also stored in clear as row keys; the copy inside the ciphertext
+ * binds each record to its row, so swapping ciphertexts between rows is detected on load. */
+#ifndef CACHET_STORE_CRYPT_H
+#define CACHET_STORE_CRYPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <talloc.h>
+
+#include "common/util_buf.h"
+#include "common/util_secmem.h"
+#include "store/store.h"
+
+/* RFC 4120 7.5.1 reserves key usages 1024..2047 for applications; cachet's records use 1027
+ * (no other cachet component encrypts with the master key). Changing it makes every stored
+ * record unreadable: it is part of the on-disk format. */
+#define STORE_CRYPT_USAGE 1027
+#define STORE_CRYPT_KEY_LEN 32
+#define STORE_REC_FORMAT 1
+#define STORE_MASTER_KEY_NAME "master.key"           /* in state_dir */
+#define STORE_CREDENTIAL_NAME "cachet-master-key"    /* in $CREDENTIALS_DIRECTORY */
+
+enum store_rec_type {
+    STORE_REC_CACHE = 1,
+    STORE_REC_CRED = 2,
+    STORE_REC_DEFAULT = 3,
+    STORE_REC_KEYCHECK = 4,
+};
+
+/* A record, plain. For sealing the caller fills the fields; after opening, name and blob are
+ * views into plain (secure memory owned by the record's talloc parent). */
+struct store_rec {
+    enum store_rec_type type;
+    struct store_owner_key owner;
+    uint8_t cache_uuid[STORE_UUID_LEN];
+    uint8_t cred_uuid[STORE_UUID_LEN];
+    int32_t offset;
+    const char *name;      /* cache: name; default: name */
+    struct util_data blob; /* cache: principal; cred: credential; keycheck: marker */
+    struct util_secbuf *plain;
+};
+
+struct store_crypt;
+
+/* Load the master key (search order: store_crypt.c, load_key()) and create the krb5 context.
+ * Returns 0 or an errno with err filled. */
+int store_crypt_new(TALLOC_CTX *ctx, const char *state_dir, const char *key_file,
+                    struct store_crypt **out, char *err, size_t errlen);
+/* Human-readable origin of the key, for the log; whether it was generated just now. */
+const char *store_crypt_key_source(const struct store_crypt *sc);
+bool store_crypt_key_created(const struct store_crypt *sc);
+
+/* Encode and encrypt r. *ct is talloc'ed on mem (ciphertext is not secret). 0 or errno. */
+int store_crypt_seal(struct store_crypt *sc, TALLOC_CTX *mem, const struct store_rec *r,
+                     uint8_t **ct, size_t *ctlen);
+/* Decrypt and parse. Returns 0, EBADMSG (integrity check failed: tampered, or another key),
+ * EPROTO (decrypted but malformed), or another errno. The caller checks the identity. */
+int store_crypt_open(struct store_crypt *sc, TALLOC_CTX *mem, const uint8_t *ct, size_t ctlen,
+                     struct store_rec *out);
+
+/* The key-check record: a fixed marker sealed under the master key. */
+void store_crypt_keycheck_rec(struct store_rec *r);
+bool store_crypt_is_keycheck(const struct store_rec *r);
+
+#endif
