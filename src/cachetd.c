@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "access/access.h"
+#include "access/logind.h"
 #include "cachetd_conf.h"
 #include "common/util_i18n.h"
 #include "common/util_log.h"
 #include "common/util_secmem.h"
+#include "ctl/ctl_srv.h"
 #include "kcm/kcm_ops.h"
 #include "kcm/kcm_srv.h"
 #include "store/store.h"
@@ -47,6 +49,9 @@ struct cachetd {
     struct kcm_ctx kcm;
     struct kcm_srv *srv;
     struct tevent_timer *purge;
+    struct logind *logind;  /* session scope: logout wipes */
+    struct ctl_srv *ctl;    /* cachetctl's control socket */
+    time_t started;
     bool exiting;
     bool own_socket; /* we bound socket_path ourselves (not systemd) */
 };
@@ -196,27 +201,162 @@ static void apply_runtime_conf(struct cachetd *d)
     d->kcm.mit_extensions = d->cfg.mit_extensions;
 }
 
-static void on_reload(struct tevent_context *ev, struct tevent_signal *se, int signum, int count,
-                      void *siginfo, void *pvt)
+/* The access policy's reloadable part (scope and boot id are fixed at start). */
+static int policy_from_conf(struct access_policy *pol, const struct cachetd_conf *cfg, char *err,
+                            size_t errlen)
 {
-    struct cachetd *d = pvt;
+    const char *helpers = cfg->trusted_helpers;
+
+    if (strcmp(helpers, "-") == 0 || strcmp(helpers, "none") == 0) {
+        helpers = "";
+    }
+    if (access_policy_set_helpers(pol, helpers, err, errlen) != 0) {
+        return -1;
+    }
+    pol->unsessioned = cfg->unsessioned_peers == CACHETD_UNSESSIONED_USER
+                           ? ACCESS_UNSESSIONED_USER
+                           : ACCESS_UNSESSIONED_DENY;
+    pol->user_manager_allow = cfg->user_manager == CACHETD_USER_MANAGER_ALLOW;
+    return 0;
+}
+
+static void logind_options_from_conf(const struct cachetd_conf *cfg, struct logind_options *lo)
+{
+    lo->wipe_on_logout = cfg->wipe_on_logout;
+    lo->wipe_on_leader_exit = cfg->wipe_on_leader_exit;
+    lo->reconnect_seconds = (unsigned)cfg->logind_reconnect_interval;
+}
+
+static void do_reload(void *arg)
+{
+    struct cachetd *d = arg;
     struct cachetd_conf fresh;
+    struct access_policy trial;
     char err[1024];
 
     sd_notify(0, "RELOADING=1");
-    if (cachetd_conf_load(&fresh, d->config_path, d->config_missing_ok, err, sizeof(err)) != 0) {
+    trial = d->access;
+    if (cachetd_conf_load(&fresh, d->config_path, d->config_missing_ok, err, sizeof(err)) != 0 ||
+        policy_from_conf(&trial, &fresh, err, sizeof(err)) != 0) {
         util_log(UTIL_LOG_ERROR, "reload failed, keeping the running configuration: %s", err);
     } else {
         /* Sockets and storage need a restart; limits, log level and switches apply now. */
         memcpy(fresh.socket_path, d->cfg.socket_path, sizeof(fresh.socket_path));
         fresh.storage = d->cfg.storage;
         memcpy(fresh.state_dir, d->cfg.state_dir, sizeof(fresh.state_dir));
+        /* Session binding and the control socket need a restart too. */
+        fresh.scope = d->cfg.scope;
+        memcpy(fresh.boot_id_file, d->cfg.boot_id_file, sizeof(fresh.boot_id_file));
+        memcpy(fresh.control_socket, d->cfg.control_socket, sizeof(fresh.control_socket));
         d->cfg = fresh;
+        d->access = trial;
+        if (d->logind != NULL) {
+            struct logind_options lo;
+            logind_options_from_conf(&d->cfg, &lo);
+            logind_set_options(d->logind, &lo);
+        }
         apply_runtime_conf(d);
         schedule_purge(d);
         util_log(UTIL_LOG_INFO, "configuration reloaded from %s", d->config_path);
     }
     sd_notify(0, "READY=1");
+}
+
+static void on_reload(struct tevent_context *ev, struct tevent_signal *se, int signum, int count,
+                      void *siginfo, void *pvt)
+{
+    do_reload(pvt);
+}
+
+static unsigned ctl_connections(void *arg)
+{
+    struct cachetd *d = arg;
+
+    return d->srv != NULL ? kcm_srv_connections(d->srv) : 0;
+}
+
+static void wipe_session(void *arg, uint32_t audit, const char *logind_id, const char *why)
+{
+    struct cachetd *d = arg;
+    size_t n = access_wipe(&d->access, d->store, -1, audit);
+
+    util_log(UTIL_LOG_INFO, "logind session %s (audit session %u) %s: %zu caches wiped",
+             logind_id, (unsigned)audit, why, n);
+}
+
+/* Session scope: bind collections to this boot, and learn sessions from logind. */
+static int setup_access(struct cachetd *d)
+{
+    char err[1024];
+    int ret;
+
+    d->access.scope = d->cfg.scope == CACHETD_SCOPE_SESSION ? ACCESS_SCOPE_SESSION
+                                                            : ACCESS_SCOPE_USER;
+    d->access.reg = access_registry_new(d);
+    if (d->access.reg == NULL) {
+        return -1;
+    }
+    if (policy_from_conf(&d->access, &d->cfg, err, sizeof(err)) != 0) {
+        util_log(UTIL_LOG_ERROR, _("invalid configuration: %s"), err);
+        return -1;
+    }
+    ret = access_read_boot_id(d->cfg.boot_id_file, d->access.boot_id);
+    if (ret != 0 && d->access.scope == ACCESS_SCOPE_SESSION) {
+        util_log(UTIL_LOG_ERROR, _("scope = session needs the boot id, but %s cannot be read: %s"),
+                 d->cfg.boot_id_file, strerror(ret));
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_sessions(struct cachetd *d)
+{
+    struct logind_options lo;
+    size_t n;
+
+    /* Audit session ids restart at every boot: a persisted session collection of an earlier
+     * boot must never meet a session of this one. */
+    n = store_discard_other_boots(d->store, d->access.boot_id);
+    if (n > 0) {
+        util_log(UTIL_LOG_INFO, "discarded %zu session-bound collections of an earlier boot", n);
+    }
+    if (d->access.scope != ACCESS_SCOPE_SESSION) {
+        return 0;
+    }
+    util_log(UTIL_LOG_INFO, "scope = session: caches are bound to the audit session of their "
+             "creator (unsessioned_peers = %s, %zu trusted helpers, user_manager = %s)",
+             d->access.unsessioned == ACCESS_UNSESSIONED_USER ? "user" : "deny",
+             d->access.nhelpers, d->access.user_manager_allow ? "allow" : "deny");
+    logind_options_from_conf(&d->cfg, &lo);
+    d->logind = logind_start(d, d->ev, d->access.reg, &lo, wipe_session, d);
+    return d->logind != NULL ? 0 : -1;
+}
+
+static int setup_control(struct cachetd *d)
+{
+    struct ctl_env env = {
+        .store = d->store,
+        .pol = &d->access,
+        .started = d->started,
+        .storage = d->cfg.storage == CACHETD_STORAGE_MEMORY ? "memory" : "sqlite",
+        .connections = ctl_connections,
+        .reload = do_reload,
+        .arg = d,
+    };
+    char err[1024];
+
+    if (strcmp(d->cfg.control_socket, "-") == 0 || strcmp(d->cfg.control_socket, "none") == 0) {
+        return 0;
+    }
+    d->ctl = ctl_srv_new(d, d->ev, &env);
+    if (d->ctl == NULL) {
+        return -1;
+    }
+    if (ctl_srv_listen(d->ctl, d->cfg.control_socket, err, sizeof(err)) != 0) {
+        util_log(UTIL_LOG_ERROR, _("control socket: %s"), err);
+        return -1;
+    }
+    return 0;
 }
 
 static int setup_listeners(struct cachetd *d, const char **where)
@@ -303,9 +443,13 @@ static int run(struct cachetd *d, bool daemonize)
     if (d->ev == NULL) {
         return 1;
     }
+    d->started = time(NULL);
+    if (setup_access(d) != 0) {
+        return 1;
+    }
     limits_from_conf(&d->cfg, &sl, &kl);
     d->store = store_new(d, &sl);
-    if (d->store == NULL || open_storage(d) != 0) {
+    if (d->store == NULL || open_storage(d) != 0 || setup_sessions(d) != 0) {
         return 1;
     }
     d->kcm.store = d->store;
@@ -322,7 +466,7 @@ static int run(struct cachetd *d, bool daemonize)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (setup_listeners(d, &where) != 0) {
+    if (setup_listeners(d, &where) != 0 || setup_control(d) != 0) {
         return 1;
     }
     schedule_purge(d);
@@ -343,6 +487,10 @@ static int run(struct cachetd *d, bool daemonize)
         /* Our own socket file goes with us; systemd's stays with systemd. */
         unlink(d->cfg.socket_path);
     }
+    if (d->ctl != NULL) {
+        ctl_srv_close(d->ctl);
+    }
+    TALLOC_FREE(d->logind);
     util_log(UTIL_LOG_INFO, "exiting");
     return 0;
 }

@@ -9,6 +9,9 @@
 static const char *const log_levels[] = { "error", "warning", "info", "debug", NULL };
 static const char *const storages[] = { "sqlite", "memory", NULL };
 static const char *const memlocks[] = { "refuse", "degraded", NULL };
+static const char *const scopes[] = { "user", "session", NULL };
+static const char *const unsessioned[] = { "deny", "user", NULL };
+static const char *const user_managers[] = { "deny", "allow", NULL };
 
 #define OFF(f) offsetof(struct cachetd_conf, f)
 #define SEC "cachetd"
@@ -37,6 +40,22 @@ static const struct util_opt cachetd_opts[] = {
     { SEC, "master_key_file", UTIL_OPT_STRING, OFF(master_key_file), 0, CACHETD_PATH_MAX,
       "-", NULL, false },
     { SEC, "memlock", UTIL_OPT_ENUM, OFF(memlock), 0, 0, "refuse", memlocks, false },
+    { SEC, "scope", UTIL_OPT_ENUM, OFF(scope), 0, 0, "user", scopes, false },
+    { SEC, "unsessioned_peers", UTIL_OPT_ENUM, OFF(unsessioned_peers), 0, 0, "deny",
+      unsessioned, false },
+    { SEC, "trusted_helpers", UTIL_OPT_STRING, OFF(trusted_helpers), 0, CACHETD_HELPERS_MAX, "-",
+      NULL, false },
+    { SEC, "user_manager", UTIL_OPT_ENUM, OFF(user_manager), 0, 0, "deny", user_managers,
+      false },
+    { SEC, "wipe_on_logout", UTIL_OPT_BOOL, OFF(wipe_on_logout), 0, 0, "yes", NULL, false },
+    { SEC, "wipe_on_leader_exit", UTIL_OPT_BOOL, OFF(wipe_on_leader_exit), 0, 0, "no", NULL,
+      false },
+    { SEC, "logind_reconnect_interval", UTIL_OPT_UINT, OFF(logind_reconnect_interval), 1, 3600,
+      "5", NULL, false },
+    { SEC, "boot_id_file", UTIL_OPT_STRING, OFF(boot_id_file), 0, CACHETD_PATH_MAX,
+      "/proc/sys/kernel/random/boot_id", NULL, false },
+    { SEC, "control_socket", UTIL_OPT_STRING, OFF(control_socket), 0, CACHETD_PATH_MAX,
+      "/run/cachet/control.sock", NULL, false },
 };
 
 int cachetd_conf_load(struct cachetd_conf *cfg, const char *path, bool missing_ok, char *err,

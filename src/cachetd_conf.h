@@ -10,6 +10,11 @@
 
 enum cachetd_storage { CACHETD_STORAGE_SQLITE = 0, CACHETD_STORAGE_MEMORY = 1 };
 enum cachetd_memlock { CACHETD_MEMLOCK_REFUSE = 0, CACHETD_MEMLOCK_DEGRADED = 1 };
+/* Login-session options (issue 4); values match enum access_scope / access_unsessioned. */
+enum cachetd_scope { CACHETD_SCOPE_USER = 0, CACHETD_SCOPE_SESSION = 1 };
+enum cachetd_unsessioned { CACHETD_UNSESSIONED_DENY = 0, CACHETD_UNSESSIONED_USER = 1 };
+enum cachetd_user_manager { CACHETD_USER_MANAGER_DENY = 0, CACHETD_USER_MANAGER_ALLOW = 1 };
+#define CACHETD_HELPERS_MAX 4096
 
 struct cachetd_conf {
     char socket_path[CACHETD_PATH_MAX];
@@ -27,6 +32,15 @@ struct cachetd_conf {
     char state_dir[CACHETD_PATH_MAX];
     char master_key_file[CACHETD_PATH_MAX]; /* "" = <state_dir>/master.key */
     int memlock;
+    int scope;
+    int unsessioned_peers;
+    char trusted_helpers[CACHETD_HELPERS_MAX]; /* space-separated absolute paths; "-" none */
+    int user_manager;
+    bool wipe_on_logout;
+    bool wipe_on_leader_exit;
+    uint64_t logind_reconnect_interval;
+    char boot_id_file[CACHETD_PATH_MAX];
+    char control_socket[CACHETD_PATH_MAX]; /* "-" or "none": no control socket */
 };
 
 /* Load defaults, then path (missing_ok: a missing default file is fine). */

@@ -1,9 +1,13 @@
 /* The one access policy: may this peer do this to this cache? Every KCM handler reaches the
- * store only through access_check(), called by the dispatcher from the op table. */
+ * store only through access_check(), called by the dispatcher from the op table. Decisions use
+ * only the identity the kernel gave at accept (struct util_peer) and the session registry;
+ * nothing from the payload but the cache name being asked for. */
 #ifndef CACHET_ACCESS_H
 #define CACHET_ACCESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "common/util_peer.h"
 #include "store/store.h"
@@ -16,7 +20,8 @@ enum access_class {
 
 enum access_result {
     ACCESS_ALLOW = 0,
-    ACCESS_DENY_NAME, /* the name is outside the peer's namespace */
+    ACCESS_DENY_NAME,        /* the name is outside the peer's namespace */
+    ACCESS_DENY_UNSESSIONED, /* session scope, no audit session, unsessioned_peers = deny */
 };
 
 enum access_scope {
@@ -24,18 +29,92 @@ enum access_scope {
     ACCESS_SCOPE_SESSION = 1,
 };
 
-struct access_policy {
-    enum access_scope scope;
+enum access_unsessioned {
+    ACCESS_UNSESSIONED_DENY = 0, /* refused with KRB5_FCC_PERM, logged once per connection */
+    ACCESS_UNSESSIONED_USER = 1, /* the uid's session-less collection (session key 0) */
 };
 
-/* Which collection the peer's requests go to. */
+/* How a peer is treated, derived from its kernel identity and the policy. */
+enum access_kind {
+    ACCESS_KIND_USER = 0,     /* user scope: one collection per uid */
+    ACCESS_KIND_SESSION,      /* its own (uid, audit session, boot) collection */
+    ACCESS_KIND_UNSESSIONED,  /* no audit session, allowed: (uid, 0) */
+    ACCESS_KIND_DENIED,       /* no audit session, refused */
+    ACCESS_KIND_HELPER,       /* trusted helper: the uid's most recently used session */
+    ACCESS_KIND_USER_MANAGER, /* systemd --user and its services, user_manager = allow: as helper */
+};
+
+#define ACCESS_MAX_HELPERS 16
+#define ACCESS_BOOT_ID_LEN 16
+/* The collection key of the session-less collection of a uid (audit ids start at 1). */
+#define ACCESS_NO_SESSION 0u
+
+struct access_registry;
+
+struct access_policy {
+    enum access_scope scope;
+    enum access_unsessioned unsessioned;
+    bool user_manager_allow;
+    size_t nhelpers;
+    char helpers[ACCESS_MAX_HELPERS][UTIL_PEER_EXE_MAX]; /* absolute exe paths */
+    uint8_t boot_id[ACCESS_BOOT_ID_LEN];                  /* binds session collections */
+    struct access_registry *reg; /* sessions (logind) and most-recent use; may be NULL */
+};
+
+/* Fill the helper list from a space-separated string of absolute paths. Returns 0, or -1 with
+ * err filled (relative path, too long, too many). */
+int access_policy_set_helpers(struct access_policy *pol, const char *list, char *err,
+                              size_t errlen);
+/* Read a boot id (a UUID, with or without dashes; any other content is hashed) from path.
+ * Returns 0 or an errno. */
+int access_read_boot_id(const char *path, uint8_t out[ACCESS_BOOT_ID_LEN]);
+
+enum access_kind access_kind_of(const struct access_policy *pol, const struct util_peer *peer);
+const char *access_kind_str(enum access_kind k);
+
+/* Which collection the peer's requests go to. In session scope this also records the session
+ * as its uid's most recently used one (what trusted helpers see). */
 void access_owner_of(const struct access_policy *pol, const struct util_peer *peer,
                      struct store_owner_key *key);
-/* name may be NULL for ACCESS_COLLECTION. */
+/* name may be NULL for ACCESS_COLLECTION. A denial is logged once per connection and reason. */
 enum access_result access_check(const struct access_policy *pol, const struct util_peer *peer,
                                 enum access_class cls, const char *name);
+/* Wipe and forget collections: those of audit session `session` in this boot (any uid, or
+ * only uid when uid >= 0), or with session == ACCESS_NO_SESSION every collection of uid.
+ * Logout, leader exit and cachetctl purge come here. Returns the number of caches removed. */
+size_t access_wipe(const struct access_policy *pol, struct store *st, int64_t uid,
+                   uint32_t session);
 /* Prefix for generated names ("<uid>"). */
 void access_name_prefix(const struct util_peer *peer, char *buf, size_t len);
 const char *access_result_str(enum access_result r);
+
+/* ---- session registry (access_reg.c): what logind told us, and most recent use ---- */
+
+struct access_login {
+    struct access_login *next;
+    char *id;            /* logind session id */
+    uint32_t uid;
+    uint32_t audit;      /* kernel audit session id, ACCESS_NO_SESSION if logind had none */
+    int32_t leader;      /* pid, 0 if unknown */
+    bool props_known;    /* Audit/Leader/User were read */
+};
+
+struct access_registry *access_registry_new(void *talloc_ctx);
+/* Most recent use of a session collection by uid. */
+void access_registry_touch(struct access_registry *reg, uint32_t uid, uint32_t session);
+bool access_registry_mru(const struct access_registry *reg, uint32_t uid, uint32_t *session);
+/* Forget a session everywhere (after it was wiped). */
+void access_registry_forget_session(struct access_registry *reg, uint32_t audit);
+
+struct access_login *access_registry_login_add(struct access_registry *reg, const char *id);
+struct access_login *access_registry_login_find(struct access_registry *reg, const char *id);
+void access_registry_login_remove(struct access_registry *reg, struct access_login *l);
+/* Is audit the audit id of a logind login session we know of? */
+bool access_registry_is_login_audit(const struct access_registry *reg, uint32_t audit);
+struct access_login *access_registry_logins(struct access_registry *reg);
+size_t access_registry_nlogins(const struct access_registry *reg);
+/* Whether logind is currently connected (for status). */
+void access_registry_set_bus_state(struct access_registry *reg, bool connected);
+bool access_registry_bus_connected(const struct access_registry *reg);
 
 #endif

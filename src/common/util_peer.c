@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,52 +14,123 @@
 #define SO_PEERPIDFD 77
 #endif
 
-/* Read /proc/<pid>/sessionid, then confirm through the pidfd that <pid> is still the peer
- * (a recycled pid would make the read meaningless). */
-static uint32_t read_audit_session(pid_t pid, int pidfd)
+/* Read a small /proc/<pid>/<what> file into buf (NUL-terminated). Returns the length or -1. */
+static ssize_t read_proc(pid_t pid, const char *what, char *buf, size_t len)
 {
     char path[64];
-    char buf[32];
     ssize_t n;
     int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    n = read(fd, buf, len - 1);
+    close(fd);
+    if (n < 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+static uint32_t read_audit_session(pid_t pid)
+{
+    char buf[32];
     unsigned long v;
     char *end;
 
-    snprintf(path, sizeof(path), "/proc/%d/sessionid", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    if (read_proc(pid, "sessionid", buf, sizeof(buf)) <= 0) {
         return UTIL_NO_AUDIT_SESSION;
     }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) {
-        return UTIL_NO_AUDIT_SESSION;
-    }
-    buf[n] = '\0';
     v = strtoul(buf, &end, 10);
     if (end == buf || v > UINT32_MAX) {
         return UTIL_NO_AUDIT_SESSION;
     }
-    if (pidfd >= 0) {
-        char fdinfo[64];
-        char line[128];
-        FILE *f;
-        long fpid = -1;
-        snprintf(fdinfo, sizeof(fdinfo), "/proc/self/fdinfo/%d", pidfd);
-        f = fopen(fdinfo, "re");
-        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-            if (sscanf(line, "Pid: %ld", &fpid) == 1) {
-                break;
-            }
-        }
-        if (f != NULL) {
-            fclose(f);
-        }
-        if (fpid != (long)pid) {
-            return UTIL_NO_AUDIT_SESSION; /* peer gone or pid recycled */
+    return (uint32_t)v;
+}
+
+/* Field 22 of /proc/<pid>/stat; the comm field (2) may contain spaces and parentheses, so
+ * count from the last ')'. */
+static uint64_t read_starttime(pid_t pid)
+{
+    char buf[1024];
+    char *p;
+    int field = 2;
+
+    if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0 || (p = strrchr(buf, ')')) == NULL) {
+        return 0;
+    }
+    while (*p != '\0' && field < 22) {
+        if (*p++ == ' ') {
+            field++;
         }
     }
-    return (uint32_t)v;
+    return field == 22 ? strtoull(p, NULL, 10) : 0;
+}
+
+static void read_exe(pid_t pid, char *out, size_t len)
+{
+    char path[64];
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    n = readlink(path, out, len);
+    if (n <= 0 || (size_t)n >= len) {
+        out[0] = '\0'; /* unreadable or truncated: unknown */
+        return;
+    }
+    out[n] = '\0';
+}
+
+static void read_cgroup(pid_t pid, char *out, size_t len)
+{
+    char buf[4096];
+    char *line;
+    char *save = NULL;
+
+    out[0] = '\0';
+    if (read_proc(pid, "cgroup", buf, sizeof(buf)) <= 0) {
+        return;
+    }
+    for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "0::", 3) == 0 && strlen(line + 3) < len) {
+            memcpy(out, line + 3, strlen(line + 3) + 1);
+            return;
+        }
+    }
+}
+
+/* Is the process behind pidfd still <pid>? (A reaped or recycled pid makes /proc reads
+ * meaningless.) */
+static bool pidfd_is(int pidfd, pid_t pid)
+{
+    char fdinfo[64];
+    char line[128];
+    FILE *f;
+    long fpid = -1;
+
+    snprintf(fdinfo, sizeof(fdinfo), "/proc/self/fdinfo/%d", pidfd);
+    f = fopen(fdinfo, "re");
+    if (f == NULL) {
+        return false;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "Pid: %ld", &fpid) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return fpid == (long)pid;
+}
+
+static void forget_proc_facts(struct util_peer *out)
+{
+    out->audit_session = UTIL_NO_AUDIT_SESSION;
+    out->starttime = 0;
+    out->exe[0] = '\0';
+    out->cgroup[0] = '\0';
 }
 
 int util_peer_from_socket(int fd, struct util_peer *out)
@@ -67,6 +139,7 @@ int util_peer_from_socket(int fd, struct util_peer *out)
     socklen_t len = sizeof(cr);
     int pidfd = -1;
     socklen_t plen = sizeof(pidfd);
+    uint64_t start_before;
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
         return errno;
@@ -74,11 +147,26 @@ int util_peer_from_socket(int fd, struct util_peer *out)
     out->pid = cr.pid;
     out->uid = cr.uid;
     out->gid = cr.gid;
+    out->access_logged = 0;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) != 0) {
         pidfd = -1;
     }
     out->pidfd = pidfd;
-    out->audit_session = cr.pid > 0 ? read_audit_session(cr.pid, pidfd) : UTIL_NO_AUDIT_SESSION;
+    forget_proc_facts(out);
+    if (cr.pid <= 0) {
+        return 0;
+    }
+    /* Without a pidfd, an unchanged start time around the reads is the best available check
+     * that the pid was not recycled meanwhile (it cannot see a recycle before the first read). */
+    start_before = read_starttime(cr.pid);
+    out->audit_session = read_audit_session(cr.pid);
+    read_exe(cr.pid, out->exe, sizeof(out->exe));
+    read_cgroup(cr.pid, out->cgroup, sizeof(out->cgroup));
+    out->starttime = read_starttime(cr.pid);
+    if (pidfd >= 0 ? !pidfd_is(pidfd, cr.pid)
+                   : (start_before == 0 || out->starttime != start_before)) {
+        forget_proc_facts(out); /* peer gone or pid recycled */
+    }
     return 0;
 }
 

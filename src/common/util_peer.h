@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #define UTIL_NO_AUDIT_SESSION 4294967295u
+#define UTIL_PEER_EXE_MAX 512
+#define UTIL_PEER_CGROUP_MAX 256
 
 struct util_peer {
     pid_t pid;
@@ -15,6 +17,15 @@ struct util_peer {
     gid_t gid;
     int pidfd;              /* -1 when the kernel has no SO_PEERPIDFD */
     uint32_t audit_session; /* UTIL_NO_AUDIT_SESSION when unset or unknown */
+    /* Read from /proc/<pid>/ at accept and confirmed against the pidfd (or, without one, by
+     * an unchanged start time), so a recycled pid never lends its identity. Empty when
+     * unknown; a truncated value is also left empty. */
+    uint64_t starttime;                 /* /proc/<pid>/stat field 22; 0 if unknown */
+    char exe[UTIL_PEER_EXE_MAX];        /* readlink /proc/<pid>/exe */
+    char cgroup[UTIL_PEER_CGROUP_MAX];  /* the cgroup v2 path ("0::" line) */
+    /* Per-connection bookkeeping owned by access/ (which denials were already logged). Not
+     * identity: the only field written after accept. */
+    uint32_t access_logged;
 };
 
 /* Returns 0 or an errno. The pidfd (if any) belongs to the caller: util_peer_release(). */

@@ -389,9 +389,13 @@ static int32_t check_access(struct kcm_call *call, const struct kcm_op *op)
     for (int i = 0; i < n; i++) {
         enum access_result ar = access_check(call->k->access, call->peer, op->cls, names[i]);
         if (ar != ACCESS_ALLOW) {
-            util_log(UTIL_LOG_INFO, "%s of '%s' by uid %u (pid %d) denied: %s",
+            /* access_check logged it (once per connection and reason). */
+            util_log(UTIL_LOG_DEBUG, "%s of '%s' by uid %u (pid %d) denied: %s",
                      kcm_op_name(op->opcode), names[i] != NULL ? names[i] : "",
                      (unsigned)call->peer->uid, (int)call->peer->pid, access_result_str(ar));
+            if (ar == ACCESS_DENY_UNSESSIONED) {
+                return KCM_RC_FCC_PERM; /* nothing to hide: say clearly it is a refusal */
+            }
             return op->cls == ACCESS_READ ? KCM_RC_FCC_NOFILE : KCM_RC_FCC_PERM;
         }
     }

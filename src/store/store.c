@@ -96,7 +96,8 @@ static size_t owner_hash(const struct store_owner_key *k)
 struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key)
 {
     for (struct store_owner *o = st->buckets[owner_hash(key)]; o != NULL; o = o->hnext) {
-        if (o->key.uid == key->uid && o->key.session == key->session) {
+        if (o->key.uid == key->uid && o->key.session == key->session &&
+            memcmp(o->key.boot_id, key->boot_id, STORE_BOOT_ID_LEN) == 0) {
             return o;
         }
     }
@@ -820,6 +821,56 @@ enum store_rc store_owner_wipe(struct store *st, struct store_owner *o)
         talloc_free(c);
     }
     return STORE_OK;
+}
+
+enum store_rc store_owner_remove(struct store *st, struct store_owner *o)
+{
+    struct store_owner **pp = &st->buckets[owner_hash(&o->key)];
+    enum store_rc rc = store_owner_wipe(st, o);
+
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    if (st->persist != NULL && st->persist->del_owner != NULL) {
+        rc = tx_end(st, tx_begin(st) ?: st->persist->del_owner(st->pctx, o));
+        if (rc != STORE_OK) {
+            return rc;
+        }
+    }
+    while (*pp != NULL && *pp != o) {
+        pp = &(*pp)->hnext;
+    }
+    if (*pp == o) {
+        *pp = o->hnext;
+        st->nowners--;
+    }
+    talloc_free(o);
+    return STORE_OK;
+}
+
+struct discard_arg {
+    struct store *st;
+    const uint8_t *boot_id;
+    size_t removed;
+};
+
+static bool discard_owner(struct store_owner *o, void *arg)
+{
+    struct discard_arg *da = arg;
+
+    if (o->key.session != 0 && memcmp(o->key.boot_id, da->boot_id, STORE_BOOT_ID_LEN) != 0 &&
+        store_owner_remove(da->st, o) == STORE_OK) {
+        da->removed++;
+    }
+    return true;
+}
+
+size_t store_discard_other_boots(struct store *st, const uint8_t *boot_id)
+{
+    struct discard_arg da = { st, boot_id, 0 };
+
+    store_foreach_owner(st, discard_owner, &da);
+    return da.removed;
 }
 
 static bool stats_owner(struct store_owner *o, void *arg)

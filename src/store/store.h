@@ -42,9 +42,12 @@ struct store_limits {
 
 /* Who a collection belongs to. session = 0 in user scope; boot_id binds session caches to
  * one boot (all zero in user scope). */
+#define STORE_BOOT_ID_LEN 16
+
 struct store_owner_key {
     uint32_t uid;
     uint32_t session;
+    uint8_t boot_id[STORE_BOOT_ID_LEN]; /* part of the identity; persisted with the owner */
 };
 
 struct store_cred {
@@ -95,6 +98,8 @@ struct store_persist_ops {
     int (*del_cred)(void *pctx, const struct store_cache *c, const struct store_cred *cr);
     int (*del_creds)(void *pctx, const struct store_cache *c); /* all creds of c */
     int (*put_default)(void *pctx, const struct store_owner *o);
+    /* Optional (may be NULL): forget everything of an owner, its default name included. */
+    int (*del_owner)(void *pctx, const struct store_owner *o);
 };
 
 struct store *store_new(TALLOC_CTX *ctx, const struct store_limits *limits);
@@ -145,6 +150,11 @@ enum store_rc store_cache_move(struct store *st, struct store_cache *src, const 
 size_t store_purge_expired(struct store *st, uint32_t now);
 /* Wipe one owner's collection entirely (logout, cachetctl purge). */
 enum store_rc store_owner_wipe(struct store *st, struct store_owner *o);
+/* Wipe and forget an owner (default name included); o is freed on STORE_OK. */
+enum store_rc store_owner_remove(struct store *st, struct store_owner *o);
+/* After loading: remove every session-bound owner (session != 0) whose boot id is not boot_id
+ * (audit session ids restart at every boot). Returns the number of owners removed. */
+size_t store_discard_other_boots(struct store *st, const uint8_t *boot_id);
 
 struct store_stats {
     size_t owners;
