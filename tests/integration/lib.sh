@@ -6,6 +6,7 @@
 #     daemon_config key=value ...         # writes $T/cachet.conf
 #     daemon_start                        # starts $CACHETD, waits for the ready line
 #     ... kinit_as alice / run klist / expect_fail ... / assert_* ...
+#     it_track_pid PID                    # extra background process, killed at exit
 #     it_pass
 #
 # Environment (set by `make check` through AM_TESTS_ENVIRONMENT; defaults work
@@ -70,9 +71,19 @@ it_pass() {
     exit 0
 }
 
+# Extra background processes of a test (it_track_pid PID): killed at exit.
+IT_PIDS=()
+it_track_pid() {
+    IT_PIDS+=("$1")
+}
+
 _it_cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    local p
+    for p in "${IT_PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
     if [ -n "$DAEMON_PID" ]; then
         kill -TERM "$DAEMON_PID" 2>/dev/null
         wait "$DAEMON_PID" 2>/dev/null
