@@ -81,6 +81,10 @@ static void *map_secret(size_t len, bool *locked, bool *secret)
         (void)madvise(p, len, MADV_WIPEONFORK);
     }
 #endif
+    if (*secret) {
+        /* secretmem is MAP_SHARED: WIPEONFORK does not apply, so a child must not map it. */
+        (void)madvise(p, len, MADV_DONTFORK);
+    }
     return p;
 }
 
