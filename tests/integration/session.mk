@@ -10,7 +10,7 @@ SESSION_TESTS = \
 	tests/integration/t_cachetctl.sh
 
 TESTS += $(SESSION_TESTS)
-EXTRA_DIST += $(SESSION_TESTS) tests/integration/session_lib.sh
+EXTRA_DIST += $(SESSION_TESTS) tests/integration/session_lib.sh tests/integration/logind_mock.py
 
 check_PROGRAMS += tests/integration/helpers/t_newsession
 tests_integration_helpers_t_newsession_SOURCES = tests/integration/helpers/t_newsession.c
