@@ -69,6 +69,7 @@ storage = memory
 state_dir = $T/state
 memlock = degraded
 log_level = info
+control_socket = $T/control.sock
 EOF
 mkdir -p "$T/state"
 cat "$T/cachet.conf"

@@ -146,8 +146,9 @@ daemon_config() {
         [storage]=memory
         [state_dir]=$T/state
         [memlock]=degraded
+        [control_socket]=$T/control.sock
     )
-    local order="socket_path log_level storage state_dir memlock" a k
+    local order="socket_path log_level storage state_dir memlock control_socket" a k
     for a in "$@"; do
         k=${a%%=*}
         [ -n "${kv[$k]+x}" ] || order+=" $k"

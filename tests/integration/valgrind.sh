@@ -17,6 +17,12 @@ else
     CACHETD_WRAPPER="valgrind $VALGRIND_OPTS_CACHET"
 fi
 CACHET_READY_TIMEOUT=120
+
+valgrind_summary() {
+    grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost' "$DAEMON_ERR" |
+        sed 's/^/  valgrind: /'
+    grep -q 'ERROR SUMMARY: 0 errors' "$DAEMON_ERR" || fail "valgrind reported errors ($DAEMON_ERR)"
+}
 it_init "cachetd under valgrind"
 
 for storage in memory sqlite; do
@@ -35,12 +41,22 @@ for storage in memory sqlite; do
     ok python3 "$IT_DIR/kcmraw.py" "$SOCK" badinput
     ok kdestroy -p "$(realm_princ bob)"
     ok_kinit carol -c KCM:0:extra
+    if [ "$storage" = sqlite ]; then
+        # Restart on the same state: exercises loading the database.
+        daemon_alive
+        daemon_stop
+        valgrind_summary
+        daemon_start
+        ok klist -l
+        assert_eq "$(klist_l_count)" 2 "caches after restart"
+        ok klist -A
+        ok kvno host/localhost
+    fi
     ok kdestroy
     ok kdestroy -A
     run klist -l
     daemon_alive
     daemon_stop
-    grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost' "$DAEMON_ERR" | sed 's/^/  valgrind: /'
-    grep -q 'ERROR SUMMARY: 0 errors' "$DAEMON_ERR" || fail "valgrind reported errors ($storage)"
+    valgrind_summary
 done
 it_pass
