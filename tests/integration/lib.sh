@@ -149,11 +149,16 @@ daemon_config() {
         [control_socket]=$T/control.sock
     )
     local order="socket_path log_level storage state_dir memlock control_socket" a k
+    local control_set=
     for a in "$@"; do
         k=${a%%=*}
         [ -n "${kv[$k]+x}" ] || order+=" $k"
         kv[$k]=${a#*=}
+        [ "$k" != control_socket ] || control_set=1
     done
+    # The root-only control socket goes next to the KCM socket (a directory
+    # the daemon can write to even when a test runs it as another uid).
+    [ -n "$control_set" ] || kv[control_socket]=$(dirname "${kv[socket_path]}")/control.sock
     {
         echo "[cachetd]"
         for k in $order; do
