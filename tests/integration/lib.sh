@@ -92,12 +92,19 @@ _it_cleanup() {
     kdc_stop
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "$T" ]; then
         local f
-        for f in "$T"/daemon*.err "$T"/daemon*.out "$T"/kdc.log; do
+        for f in "$T"/daemon*.err "$T"/daemon*.out "$T"/valgrind*.log "$T"/kdc.log; do
             [ -s "$f" ] || continue
-            echo "----- last lines of $f -----"
             case $f in
-                *kdc.log) tail -n 8 "$f" | cut -c1-200 ;;
-                *) tail -n 40 "$f" ;;
+                *kdc.log)
+                    echo "----- last lines of $f -----"
+                    tail -n 8 "$f" | cut -c1-200 ;;
+                *valgrind*)
+                    # Errors come before the heap summary.
+                    echo "----- $f -----"
+                    grep -v '^==[0-9]*== *$' "$f" | head -n 150 ;;
+                *)
+                    echo "----- last lines of $f -----"
+                    tail -n 40 "$f" ;;
             esac
         done
     fi
@@ -238,7 +245,7 @@ daemon_stop() {
 # Fail on sanitizer/valgrind findings in the daemon's stderr.
 daemon_check_log() {
     local f
-    for f in "$T"/daemon*.err; do
+    for f in "$T"/daemon*.err "$T"/valgrind*.log; do
         [ -f "$f" ] || continue
         if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|definitely lost: [1-9]' "$f"; then
             fail "sanitizer/valgrind report in $f"

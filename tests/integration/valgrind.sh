@@ -7,8 +7,20 @@
 #     CACHETD=_build/src/cachetd bash tests/integration/valgrind.sh
 . "$(dirname "$0")/lib.sh"
 need_cmd valgrind
+CACHET_READY_TIMEOUT=120
+
+valgrind_summary() {
+    local f=$T/valgrind-$VG_PID.log
+    [ -f "$f" ] || fail "no valgrind log $f"
+    grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost' "$f" |
+        sed 's/^/  valgrind: /'
+    grep -q 'ERROR SUMMARY: 0 errors' "$f" || fail "valgrind reported errors ($f)"
+}
+
+it_init "cachetd under valgrind"
+# Valgrind's report goes to $T/valgrind-<pid>.log (printed on failure).
 VALGRIND_OPTS_CACHET="--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
---show-leak-kinds=definite --num-callers=30 --track-origins=yes"
+--show-leak-kinds=definite --num-callers=30 --track-origins=yes --log-file=$T/valgrind-%p.log"
 # A libtool wrapper script would make valgrind check /bin/sh instead.
 if [ -f "$CACHETD" ] && [ "$(head -c 2 "$CACHETD")" = "#!" ]; then
     [ -x "$TOP_BUILDDIR/libtool" ] || hard_error "$CACHETD is a script and no libtool to run it"
@@ -16,19 +28,12 @@ if [ -f "$CACHETD" ] && [ "$(head -c 2 "$CACHETD")" = "#!" ]; then
 else
     CACHETD_WRAPPER="valgrind $VALGRIND_OPTS_CACHET"
 fi
-CACHET_READY_TIMEOUT=120
-
-valgrind_summary() {
-    grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost' "$DAEMON_ERR" |
-        sed 's/^/  valgrind: /'
-    grep -q 'ERROR SUMMARY: 0 errors' "$DAEMON_ERR" || fail "valgrind reported errors ($DAEMON_ERR)"
-}
-it_init "cachetd under valgrind"
 
 for storage in memory sqlite; do
     CONF=$T/cachet-$storage.conf
     daemon_config storage="$storage" log_level=debug
     daemon_start
+    VG_PID=$DAEMON_PID
     ok_kinit alice
     ok klist
     ok kvno host/localhost
@@ -47,6 +52,7 @@ for storage in memory sqlite; do
         daemon_stop
         valgrind_summary
         daemon_start
+        VG_PID=$DAEMON_PID
         ok klist -l
         assert_eq "$(klist_l_count)" 2 "caches after restart"
         ok klist -A
