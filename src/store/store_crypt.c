@@ -369,6 +369,7 @@ static void rec_encode(struct util_wr *wr, const struct store_rec *r)
     util_wr_u8(wr, (uint8_t)r->type);
     util_wr_u32(wr, r->owner.uid);
     util_wr_u32(wr, r->owner.session);
+    util_wr_bytes(wr, r->owner.boot_id, STORE_BOOT_ID_LEN);
     switch (r->type) {
     case STORE_REC_CACHE:
         util_wr_bytes(wr, r->cache_uuid, STORE_UUID_LEN);
@@ -394,14 +395,22 @@ static bool rec_decode(const uint8_t *p, size_t len, struct store_rec *r)
 {
     struct util_rd rd;
     const uint8_t *u;
+    uint8_t format;
 
     util_rd_init(&rd, p, len);
-    if (util_rd_u8(&rd) != STORE_REC_FORMAT) {
+    format = util_rd_u8(&rd);
+    if (format != STORE_REC_FORMAT && format != STORE_REC_FORMAT_V0) {
         return false;
     }
     r->type = (enum store_rec_type)util_rd_u8(&rd);
     r->owner.uid = util_rd_u32(&rd);
     r->owner.session = util_rd_u32(&rd);
+    if (format == STORE_REC_FORMAT) {
+        u = util_rd_bytes(&rd, STORE_BOOT_ID_LEN);
+        if (u != NULL) {
+            memcpy(r->owner.boot_id, u, STORE_BOOT_ID_LEN);
+        }
+    }
     switch (r->type) {
     case STORE_REC_CACHE:
         u = util_rd_bytes(&rd, STORE_UUID_LEN);
@@ -536,6 +545,6 @@ bool store_crypt_is_keycheck(const struct store_rec *r)
     struct store_rec k;
 
     store_crypt_keycheck_rec(&k);
-    return r->type == STORE_REC_KEYCHECK && r->owner.uid == 0 && r->owner.session == 0 &&
+    return r->type == STORE_REC_KEYCHECK && store_owner_key_eq(&r->owner, &k.owner) &&
            util_data_eq(r->blob, k.blob);
 }

@@ -6,11 +6,13 @@
  * is 32 bytes kept only in secure memory.
  *
  * Record plaintext (big-endian, util_wr; "data" = u32 length + bytes, "cstr" = bytes + NUL):
- *     u8 format (STORE_REC_FORMAT) | u8 type | u32 uid | u32 session | body
+ *     u8 format (2) | u8 type | u32 uid | u32 session | boot_id[16] | body
  *     cache:    uuid[16] | cstr name | i32 kdc_offset | data principal
  *     cred:     cache_uuid[16] | uuid[16] | data credential (ccache v4 marshalling)
  *     default:  cstr name
- *     keycheck: data "cachet master key check" (owner 0/0)
+ *     keycheck: data "cachet master key check" (owner all zero)
+ * Format 1 (written by schema version 0, which predates session-bound collections) has no
+ * boot_id; it is read as all zero.
  * The owner and the uuids are also stored in clear as row keys; the copy inside the ciphertext
  * binds each record to its row, so swapping ciphertexts between rows is detected on load. */
 #ifndef CACHET_STORE_CRYPT_H
@@ -19,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <talloc.h>
 
 #include "common/util_buf.h"
@@ -30,7 +33,8 @@
  * record unreadable: it is part of the on-disk format. */
 #define STORE_CRYPT_USAGE 1027
 #define STORE_CRYPT_KEY_LEN 32
-#define STORE_REC_FORMAT 1
+#define STORE_REC_FORMAT 2        /* written */
+#define STORE_REC_FORMAT_V0 1     /* still read: no boot_id */
 #define STORE_MASTER_KEY_NAME "master.key"           /* in state_dir */
 #define STORE_CREDENTIAL_NAME "cachet-master-key"    /* in $CREDENTIALS_DIRECTORY */
 
@@ -71,6 +75,13 @@ int store_crypt_seal(struct store_crypt *sc, TALLOC_CTX *mem, const struct store
  * EPROTO (decrypted but malformed), or another errno. The caller checks the identity. */
 int store_crypt_open(struct store_crypt *sc, TALLOC_CTX *mem, const uint8_t *ct, size_t ctlen,
                      struct store_rec *out);
+
+static inline bool store_owner_key_eq(const struct store_owner_key *a,
+                                      const struct store_owner_key *b)
+{
+    return a->uid == b->uid && a->session == b->session &&
+           memcmp(a->boot_id, b->boot_id, STORE_BOOT_ID_LEN) == 0;
+}
 
 /* The key-check record: a fixed marker sealed under the master key. */
 void store_crypt_keycheck_rec(struct store_rec *r);

@@ -12,16 +12,19 @@
  * checkpoint); it can never corrupt the database. That is the trade SSSD and most daemons make:
  * an fsync per kinit would cost far more than re-running kinit after a power cut.
  *
- * Schema, version 1 (PRAGMA user_version):
- *     caches(uid, session, uuid, rec, pos)          UNIQUE (uid, session, uuid)
- *     creds(uid, session, cache_uuid, uuid, rec, seq) UNIQUE (uid, session, cache_uuid, uuid)
- *     defaults(uid, session, rec)                   PRIMARY KEY (uid, session)
- *     meta(key, value)                              'keycheck': a sealed marker
- * rec is a record sealed by store_crypt (principal, offset, name, credential, default name are
- * only ever stored encrypted); the clear columns are the keys needed to delete rows. pos and
- * seq give the order of caches (creation) and credentials (insertion) across restarts.
- * Version 0 (the prototype) lacked pos, seq and meta and relied on rowid order, which VACUUM
- * and INSERT OR REPLACE do not preserve; migrate_v0() upgrades it in place. */
+ * Schema, version 1 (PRAGMA user_version); owner = (uid, session, boot_id):
+ *     caches(owner, uuid, pos, rec)              UNIQUE (owner, uuid)
+ *     creds(owner, cache_uuid, uuid, seq, rec)   UNIQUE (owner, cache_uuid, uuid)
+ *     defaults(owner, rec)                       PRIMARY KEY (owner)
+ *     meta(key, value)                           'keycheck': a marker sealed under the key
+ * rec is a record sealed by store_crypt: names, principals, offsets, credentials and default
+ * names are only ever stored encrypted; the clear columns are the keys needed to find and
+ * delete rows. pos and seq keep the order of caches (creation) and credentials (insertion)
+ * across restarts.
+ * Version 0 (the prototype, before session-bound collections) keyed owners by (uid, session)
+ * only, had no pos, seq or meta, and relied on rowid order, which VACUUM and INSERT OR REPLACE
+ * do not preserve. MIGRATE_V0 rebuilds its tables in place, keeping the ciphertexts (record
+ * format 1, read with an all-zero boot_id). */
 #include "config.h"
 #include "store/store_sqlite.h"
 
@@ -55,48 +58,68 @@ enum stmt_id {
     S_CRED_DEL,
     S_DEF_PUT,
     S_DEF_DEL,
+    S_OWNER_DEL_CREDS,
+    S_OWNER_DEL_CACHES,
+    S_OWNER_DEL_DEFAULT,
     S_COUNT
 };
 
+#define OWNER "uid = ?1 AND session = ?2 AND boot_id = ?3"
+
 /* Prepared once at open (SQLITE_PREPARE_PERSISTENT), reused by every operation. Parameters
- * ?1 ?2 are always uid, session. */
+ * ?1 ?2 ?3 are always the owner key (uid, session, boot_id). */
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
-    [S_CACHE_UPD] = "UPDATE caches SET rec = ?4 WHERE uid = ?1 AND session = ?2 AND uuid = ?3",
-    [S_CACHE_INS] = "INSERT INTO caches (uid, session, uuid, rec, pos) VALUES (?1, ?2, ?3, ?4, "
-                    "COALESCE(?5, (SELECT IFNULL(MAX(pos), 0) + 1 FROM caches)))",
-    [S_CACHE_POS] = "SELECT pos FROM caches WHERE uid = ?1 AND session = ?2 AND uuid = ?3",
-    [S_CACHE_DEL] = "DELETE FROM caches WHERE uid = ?1 AND session = ?2 AND uuid = ?3",
-    [S_CREDS_DEL] = "DELETE FROM creds WHERE uid = ?1 AND session = ?2 AND cache_uuid = ?3",
-    [S_CRED_PUT] = "INSERT OR REPLACE INTO creds (uid, session, cache_uuid, uuid, rec, seq) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_CRED_DEL] = "DELETE FROM creds WHERE uid = ?1 AND session = ?2 AND cache_uuid = ?3 "
-                   "AND uuid = ?4",
-    [S_DEF_PUT] = "INSERT OR REPLACE INTO defaults (uid, session, rec) VALUES (?1, ?2, ?3)",
-    [S_DEF_DEL] = "DELETE FROM defaults WHERE uid = ?1 AND session = ?2",
+    [S_CACHE_UPD] = "UPDATE caches SET rec = ?5 WHERE " OWNER " AND uuid = ?4",
+    [S_CACHE_INS] = "INSERT INTO caches (uid, session, boot_id, uuid, rec, pos) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, "
+                    "COALESCE(?6, (SELECT IFNULL(MAX(pos), 0) + 1 FROM caches)))",
+    [S_CACHE_POS] = "SELECT pos FROM caches WHERE " OWNER " AND uuid = ?4",
+    [S_CACHE_DEL] = "DELETE FROM caches WHERE " OWNER " AND uuid = ?4",
+    [S_CREDS_DEL] = "DELETE FROM creds WHERE " OWNER " AND cache_uuid = ?4",
+    [S_CRED_PUT] = "INSERT OR REPLACE INTO creds (uid, session, boot_id, cache_uuid, uuid, rec, "
+                   "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_CRED_DEL] = "DELETE FROM creds WHERE " OWNER " AND cache_uuid = ?4 AND uuid = ?5",
+    [S_DEF_PUT] = "INSERT OR REPLACE INTO defaults (uid, session, boot_id, rec) "
+                  "VALUES (?1, ?2, ?3, ?4)",
+    [S_DEF_DEL] = "DELETE FROM defaults WHERE " OWNER,
+    [S_OWNER_DEL_CREDS] = "DELETE FROM creds WHERE " OWNER,
+    [S_OWNER_DEL_CACHES] = "DELETE FROM caches WHERE " OWNER,
+    [S_OWNER_DEL_DEFAULT] = "DELETE FROM defaults WHERE " OWNER,
 };
 
-static const char schema_v1[] =
-    "CREATE TABLE caches (uid INTEGER NOT NULL, session INTEGER NOT NULL, uuid BLOB NOT NULL,"
-    " rec BLOB NOT NULL, pos INTEGER NOT NULL DEFAULT 0, UNIQUE (uid, session, uuid));"
-    "CREATE TABLE creds (uid INTEGER NOT NULL, session INTEGER NOT NULL,"
-    " cache_uuid BLOB NOT NULL, uuid BLOB NOT NULL, rec BLOB NOT NULL,"
-    " seq INTEGER NOT NULL DEFAULT 0, UNIQUE (uid, session, cache_uuid, uuid));"
-    "CREATE TABLE defaults (uid INTEGER NOT NULL, session INTEGER NOT NULL, rec BLOB NOT NULL,"
-    " PRIMARY KEY (uid, session));"
-    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"
-    "PRAGMA user_version = 1;";
+#define SCHEMA_V1_TABLES                                                                        \
+    "CREATE TABLE caches (uid INTEGER NOT NULL, session INTEGER NOT NULL,"                      \
+    " boot_id BLOB NOT NULL, uuid BLOB NOT NULL, pos INTEGER NOT NULL, rec BLOB NOT NULL,"      \
+    " UNIQUE (uid, session, boot_id, uuid));"                                                   \
+    "CREATE TABLE creds (uid INTEGER NOT NULL, session INTEGER NOT NULL,"                       \
+    " boot_id BLOB NOT NULL, cache_uuid BLOB NOT NULL, uuid BLOB NOT NULL,"                     \
+    " seq INTEGER NOT NULL, rec BLOB NOT NULL,"                                                 \
+    " UNIQUE (uid, session, boot_id, cache_uuid, uuid));"                                       \
+    "CREATE TABLE defaults (uid INTEGER NOT NULL, session INTEGER NOT NULL,"                    \
+    " boot_id BLOB NOT NULL, rec BLOB NOT NULL, PRIMARY KEY (uid, session, boot_id));"          \
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"                   \
+    "PRAGMA user_version = 1;"
 
-/* v0 -> v1: make the implicit rowid order explicit, add the key check table. */
+static const char schema_v1[] = SCHEMA_V1_TABLES;
+
+/* v0 -> v1: rebuild the tables with the boot id in the owner key and the rowid order made
+ * explicit; add the key check table. Ciphertexts are copied unchanged. */
 static const char migrate_v0[] =
-    "ALTER TABLE caches ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;"
-    "UPDATE caches SET pos = rowid;"
-    "ALTER TABLE creds ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
-    "UPDATE creds SET seq = rowid;"
-    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"
-    "PRAGMA user_version = 1;";
+    "ALTER TABLE caches RENAME TO caches_v0;"
+    "ALTER TABLE creds RENAME TO creds_v0;"
+    "ALTER TABLE defaults RENAME TO defaults_v0;" SCHEMA_V1_TABLES
+    "INSERT INTO caches (uid, session, boot_id, uuid, pos, rec)"
+    " SELECT uid, session, zeroblob(16), uuid, rowid, rec FROM caches_v0;"
+    "INSERT INTO creds (uid, session, boot_id, cache_uuid, uuid, seq, rec)"
+    " SELECT uid, session, zeroblob(16), cache_uuid, uuid, rowid, rec FROM creds_v0;"
+    "INSERT INTO defaults (uid, session, boot_id, rec)"
+    " SELECT uid, session, zeroblob(16), rec FROM defaults_v0;"
+    "DROP TABLE caches_v0;"
+    "DROP TABLE creds_v0;"
+    "DROP TABLE defaults_v0;";
 
 /* Position of a cache deleted in the current transaction: MOVE_CACHE deletes and re-puts a
  * cache that keeps its place in memory, so it keeps its place on disk too. */
@@ -205,6 +228,7 @@ static void bind_owner(sqlite3_stmt *s, const struct store_owner_key *k)
 {
     sqlite3_bind_int64(s, 1, k->uid);
     sqlite3_bind_int64(s, 2, k->session);
+    sqlite3_bind_blob(s, 3, k->boot_id, STORE_BOOT_ID_LEN, SQLITE_STATIC);
 }
 
 static void bind_uuid(sqlite3_stmt *s, int idx, const uint8_t *uuid)
@@ -274,20 +298,20 @@ static int sq_put_cache(void *pctx, const struct store_cache *c)
         return ret;
     }
     s = sq->stmt[S_CACHE_UPD];
-    bind_owner(s, &r.owner);
-    bind_uuid(s, 3, c->uuid);
-    sqlite3_bind_blob(s, 4, ct, (int)len, SQLITE_STATIC);
+    bind_owner(s, &c->owner->key);
+    bind_uuid(s, 4, c->uuid);
+    sqlite3_bind_blob(s, 5, ct, (int)len, SQLITE_STATIC);
     ret = run(sq, S_CACHE_UPD, "cache update");
     if (ret == 0 && sqlite3_changes(sq->db) == 0) {
         s = sq->stmt[S_CACHE_INS];
-        bind_owner(s, &r.owner);
-        bind_uuid(s, 3, c->uuid);
-        sqlite3_bind_blob(s, 4, ct, (int)len, SQLITE_STATIC);
+        bind_owner(s, &c->owner->key);
+        bind_uuid(s, 4, c->uuid);
+        sqlite3_bind_blob(s, 5, ct, (int)len, SQLITE_STATIC);
         for (size_t i = 0; i < sq->nmemo; i++) {
             const struct pos_memo *m = &sq->memo[i];
-            if (m->key.uid == r.owner.uid && m->key.session == r.owner.session &&
+            if (store_owner_key_eq(&m->key, &c->owner->key) &&
                 memcmp(m->uuid, c->uuid, STORE_UUID_LEN) == 0) {
-                sqlite3_bind_int64(s, 5, m->pos);
+                sqlite3_bind_int64(s, 6, m->pos);
             }
         }
         ret = run(sq, S_CACHE_INS, "cache insert");
@@ -302,7 +326,7 @@ static int memo_pos(struct store_sqlite *sq, const struct store_cache *c)
     int rc;
 
     bind_owner(s, &c->owner->key);
-    bind_uuid(s, 3, c->uuid);
+    bind_uuid(s, 4, c->uuid);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         struct pos_memo *m = talloc_realloc(sq, sq->memo, struct pos_memo, sq->nmemo + 1);
@@ -328,7 +352,7 @@ static int del_cache_creds(struct store_sqlite *sq, const struct store_cache *c)
     sqlite3_stmt *s = sq->stmt[S_CREDS_DEL];
 
     bind_owner(s, &c->owner->key);
-    bind_uuid(s, 3, c->uuid);
+    bind_uuid(s, 4, c->uuid);
     return run(sq, S_CREDS_DEL, "credentials delete");
 }
 
@@ -346,7 +370,7 @@ static int sq_del_cache(void *pctx, const struct store_cache *c)
     }
     if (ret == 0) {
         bind_owner(s, &c->owner->key);
-        bind_uuid(s, 3, c->uuid);
+        bind_uuid(s, 4, c->uuid);
         ret = run(sq, S_CACHE_DEL, "cache delete");
     }
     return ret;
@@ -381,11 +405,11 @@ static int sq_put_cred(void *pctx, const struct store_cache *c, const struct sto
     if (ret != 0) {
         return ret;
     }
-    bind_owner(s, &r.owner);
-    bind_uuid(s, 3, c->uuid);
-    bind_uuid(s, 4, cr->uuid);
-    sqlite3_bind_blob(s, 5, ct, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 6, (int64_t)cr->seq);
+    bind_owner(s, &c->owner->key);
+    bind_uuid(s, 4, c->uuid);
+    bind_uuid(s, 5, cr->uuid);
+    sqlite3_bind_blob(s, 6, ct, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, (int64_t)cr->seq);
     ret = run(sq, S_CRED_PUT, "credential insert");
     talloc_free(ct);
     return ret;
@@ -401,8 +425,8 @@ static int sq_del_cred(void *pctx, const struct store_cache *c, const struct sto
         return ret;
     }
     bind_owner(s, &c->owner->key);
-    bind_uuid(s, 3, c->uuid);
-    bind_uuid(s, 4, cr->uuid);
+    bind_uuid(s, 4, c->uuid);
+    bind_uuid(s, 5, cr->uuid);
     return run(sq, S_CRED_DEL, "credential delete");
 }
 
@@ -431,9 +455,23 @@ static int sq_put_default(void *pctx, const struct store_owner *o)
     }
     s = sq->stmt[S_DEF_PUT];
     bind_owner(s, &o->key);
-    sqlite3_bind_blob(s, 3, ct, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 4, ct, (int)len, SQLITE_STATIC);
     ret = run(sq, S_DEF_PUT, "default insert");
     talloc_free(ct);
+    return ret;
+}
+
+static int sq_del_owner(void *pctx, const struct store_owner *o)
+{
+    static const enum stmt_id ids[] = { S_OWNER_DEL_CREDS, S_OWNER_DEL_CACHES,
+                                        S_OWNER_DEL_DEFAULT };
+    struct store_sqlite *sq = pctx;
+    int ret = in_tx(sq);
+
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && ret == 0; i++) {
+        bind_owner(sq->stmt[ids[i]], &o->key);
+        ret = run(sq, ids[i], "owner delete");
+    }
     return ret;
 }
 
@@ -447,6 +485,7 @@ static const struct store_persist_ops sqlite_ops = {
     .del_cred = sq_del_cred,
     .del_creds = sq_del_creds,
     .put_default = sq_put_default,
+    .del_owner = sq_del_owner,
 };
 
 /* ---- lifetime ---- */
@@ -916,12 +955,23 @@ struct load {
 enum { T_CACHES, T_CREDS, T_DEFAULTS };
 static const char *const table_name[] = { "caches", "creds", "defaults" };
 
-static bool col_u32(sqlite3_stmt *s, int col, uint32_t *out)
+/* The owner key in columns col, col+1, col+2 (uid, session, boot_id). */
+static bool col_owner(sqlite3_stmt *s, int col, struct store_owner_key *k)
 {
-    int64_t v = sqlite3_column_int64(s, col);
+    int64_t uid = sqlite3_column_int64(s, col);
+    int64_t session = sqlite3_column_int64(s, col + 1);
+    const void *boot = sqlite3_column_blob(s, col + 2);
 
-    *out = (uint32_t)v;
-    return sqlite3_column_type(s, col) == SQLITE_INTEGER && v >= 0 && v <= UINT32_MAX;
+    memset(k, 0, sizeof(*k));
+    k->uid = (uint32_t)uid;
+    k->session = (uint32_t)session;
+    if (sqlite3_column_bytes(s, col + 2) != STORE_BOOT_ID_LEN) {
+        return false;
+    }
+    memcpy(k->boot_id, boot, STORE_BOOT_ID_LEN);
+    return sqlite3_column_type(s, col) == SQLITE_INTEGER && uid >= 0 && uid <= UINT32_MAX &&
+           sqlite3_column_type(s, col + 1) == SQLITE_INTEGER && session >= 0 &&
+           session <= UINT32_MAX;
 }
 
 static const uint8_t *col_uuid(sqlite3_stmt *s, int col)
@@ -931,61 +981,65 @@ static const uint8_t *col_uuid(sqlite3_stmt *s, int col)
     return sqlite3_column_bytes(s, col) == STORE_UUID_LEN ? p : NULL;
 }
 
-static int drop(struct load *ld, int table, int64_t rowid, const char *what, const char *why)
+/* Decrypt the record in column col of the current row. */
+static int col_open(struct store_sqlite *sq, sqlite3_stmt *s, int col, struct store_rec *r)
 {
-    int64_t *a = talloc_realloc(ld->sq, ld->drop[table], int64_t, ld->ndrop[table] + 1);
-
-    util_log(UTIL_LOG_WARNING, "dropping %s: %s", what, why);
-    if (a == NULL) {
-        return ENOMEM;
-    }
-    a[ld->ndrop[table]++] = rowid;
-    ld->drop[table] = a;
-    return 0;
+    return store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, col),
+                            (size_t)sqlite3_column_bytes(s, col), r);
 }
 
-static const char *open_error(int ret)
+static const char *drop_reason(int ret)
 {
     switch (ret) {
     case EBADMSG:
         return "integrity check failed (tampered, or sealed under another key)";
     case EPROTO:
         return "malformed record";
+    case EXDEV:
+        return "it belongs to another row (moved or swapped ciphertext)";
+    case EINVAL:
+        return "unusable contents (bad principal or credential, or duplicate name)";
     default:
         return strerror(ret);
     }
 }
 
+/* Log and remember a dropped row. Returns an sqlite code: OK, or NOMEM to abort the load. */
+static int drop(struct load *ld, int table, sqlite3_stmt *s, const char *what,
+                const struct store_owner_key *k, const uint8_t *uuid, int ret)
+{
+    int64_t *a = talloc_realloc(ld->sq, ld->drop[table], int64_t, ld->ndrop[table] + 1);
+    char hex[2 * STORE_UUID_LEN + 1] = "";
+
+    if (ret == ENOMEM || a == NULL) {
+        return SQLITE_NOMEM;
+    }
+    if (uuid != NULL) {
+        uuid_hex(uuid, hex);
+    }
+    util_log(UTIL_LOG_WARNING, "dropping %s %s of uid %u session %u: %s", what, hex, k->uid,
+             k->session, drop_reason(ret));
+    a[ld->ndrop[table]++] = sqlite3_column_int64(s, 0);
+    ld->drop[table] = a;
+    return SQLITE_OK;
+}
+
+/* Credentials of c, in order. Columns: rowid, uuid, seq, rec. */
 static int load_creds(struct load *ld, sqlite3_stmt *s, struct store_cache *c)
 {
     struct store_sqlite *sq = ld->sq;
     const struct store_owner_key *k = &c->owner->key;
-    char chex[2 * STORE_UUID_LEN + 1];
-    char what[160];
     int rc;
 
-    uuid_hex(c->uuid, chex);
     bind_owner(s, k);
-    bind_uuid(s, 3, c->uuid);
+    bind_uuid(s, 4, c->uuid);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const uint8_t *uuid = col_uuid(s, 1);
-        char hex[2 * STORE_UUID_LEN + 1] = "?";
         struct store_rec r;
-        int ret;
+        int ret = col_open(sq, s, 3, &r);
 
-        if (uuid != NULL) {
-            uuid_hex(uuid, hex);
-        }
-        snprintf(what, sizeof(what), "credential %s of cache %s (uid %u session %u)", hex, chex,
-                 k->uid, k->session);
-        ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 3),
-                               (size_t)sqlite3_column_bytes(s, 3), &r);
-        if (ret == ENOMEM) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        if (ret == 0 && (uuid == NULL || r.type != STORE_REC_CRED || r.owner.uid != k->uid ||
-                         r.owner.session != k->session ||
+        if (ret == 0 && (uuid == NULL || r.type != STORE_REC_CRED ||
+                         !store_owner_key_eq(&r.owner, k) ||
                          memcmp(r.cache_uuid, c->uuid, STORE_UUID_LEN) != 0 ||
                          memcmp(r.cred_uuid, uuid, STORE_UUID_LEN) != 0)) {
             ret = EXDEV;
@@ -997,13 +1051,7 @@ static int load_creds(struct load *ld, sqlite3_stmt *s, struct store_cache *c)
         talloc_free(r.plain);
         if (ret == 0) {
             ld->creds++;
-            continue;
-        }
-        if (drop(ld, T_CREDS, sqlite3_column_int64(s, 0), what,
-                 ret == EXDEV    ? "it belongs to another row (moved or swapped ciphertext)"
-                 : ret == EINVAL ? "unparseable credential"
-                                 : open_error(ret)) != 0) {
-            rc = SQLITE_NOMEM;
+        } else if ((rc = drop(ld, T_CREDS, s, "credential", k, uuid, ret)) != SQLITE_OK) {
             break;
         }
     }
@@ -1012,42 +1060,31 @@ static int load_creds(struct load *ld, sqlite3_stmt *s, struct store_cache *c)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Caches in creation order, each followed by its credentials. */
 static int load_caches(struct load *ld)
 {
     struct store_sqlite *sq = ld->sq;
     sqlite3_stmt *s = NULL;
     sqlite3_stmt *cs = NULL;
-    char what[160];
     int rc;
 
-    rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, uuid, rec FROM caches "
+    rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
                                     "ORDER BY pos, rowid", -1, &s, NULL);
     if (rc == SQLITE_OK) {
-        rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uuid, seq, rec FROM creds WHERE uid = ?1 "
-                                        "AND session = ?2 AND cache_uuid = ?3 ORDER BY seq, rowid",
+        rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uuid, seq, rec FROM creds WHERE " OWNER
+                                        " AND cache_uuid = ?4 ORDER BY seq, rowid",
                                 -1, &cs, NULL);
     }
     while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_owner_key k;
-        const uint8_t *uuid = col_uuid(s, 3);
-        char hex[2 * STORE_UUID_LEN + 1] = "?";
+        bool keys_ok = col_owner(s, 1, &k);
+        const uint8_t *uuid = col_uuid(s, 4);
         struct store_cache *c = NULL;
         struct store_rec r;
-        int ret = 0;
-        bool keys_ok = col_u32(s, 1, &k.uid) && col_u32(s, 2, &k.session) && uuid != NULL;
+        int ret = col_open(sq, s, 5, &r);
 
-        if (uuid != NULL) {
-            uuid_hex(uuid, hex);
-        }
-        snprintf(what, sizeof(what), "cache %s (uid %u session %u)", hex, k.uid, k.session);
-        ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 4),
-                               (size_t)sqlite3_column_bytes(s, 4), &r);
-        if (ret == ENOMEM) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        if (ret == 0 && (!keys_ok || r.type != STORE_REC_CACHE || r.owner.uid != k.uid ||
-                         r.owner.session != k.session ||
+        if (ret == 0 && (!keys_ok || uuid == NULL || r.type != STORE_REC_CACHE ||
+                         !store_owner_key_eq(&r.owner, &k) ||
                          memcmp(r.cache_uuid, uuid, STORE_UUID_LEN) != 0)) {
             ret = EXDEV;
         }
@@ -1056,19 +1093,13 @@ static int load_caches(struct load *ld)
             ret = c != NULL ? 0 : EINVAL;
         }
         talloc_free(r.plain);
-        if (ret != 0) {
-            /* Its credentials become orphans and go with it. */
-            if (drop(ld, T_CACHES, sqlite3_column_int64(s, 0), what,
-                     ret == EXDEV    ? "it belongs to another row (moved or swapped ciphertext)"
-                     : ret == EINVAL ? "unusable (bad principal or duplicate name)"
-                                     : open_error(ret)) != 0) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            continue;
+        if (ret == 0) {
+            ld->caches++;
+            rc = load_creds(ld, cs, c);
+        } else {
+            /* Its credentials become orphans and are deleted with it. */
+            rc = drop(ld, T_CACHES, s, "cache", &k, uuid, ret);
         }
-        ld->caches++;
-        rc = load_creds(ld, cs, c);
     }
     sqlite3_finalize(s);
     sqlite3_finalize(cs);
@@ -1079,23 +1110,17 @@ static int load_defaults(struct load *ld)
 {
     struct store_sqlite *sq = ld->sq;
     sqlite3_stmt *s = NULL;
-    char what[80];
-    int rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, rec FROM defaults", -1, &s,
-                                NULL);
+    int rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, boot_id, rec FROM defaults",
+                                -1, &s, NULL);
 
     while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_owner_key k;
+        bool keys_ok = col_owner(s, 1, &k);
         struct store_rec r;
-        bool keys_ok = col_u32(s, 1, &k.uid) && col_u32(s, 2, &k.session);
-        int ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 3),
-                                   (size_t)sqlite3_column_bytes(s, 3), &r);
+        int ret = col_open(sq, s, 4, &r);
 
-        if (ret == ENOMEM) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        if (ret == 0 && (!keys_ok || r.type != STORE_REC_DEFAULT || r.owner.uid != k.uid ||
-                         r.owner.session != k.session)) {
+        if (ret == 0 &&
+            (!keys_ok || r.type != STORE_REC_DEFAULT || !store_owner_key_eq(&r.owner, &k))) {
             ret = EXDEV;
         }
         if (ret == 0 && !store_load_default(sq->st, &k, r.name)) {
@@ -1104,15 +1129,8 @@ static int load_defaults(struct load *ld)
         talloc_free(r.plain);
         if (ret == 0) {
             ld->defaults++;
-            continue;
-        }
-        snprintf(what, sizeof(what), "default cache name of uid %u session %u", k.uid, k.session);
-        if (ret == ENOMEM ||
-            drop(ld, T_DEFAULTS, sqlite3_column_int64(s, 0), what,
-                 ret == EXDEV ? "it belongs to another row (moved or swapped ciphertext)"
-                              : open_error(ret)) != 0) {
-            rc = SQLITE_NOMEM;
-            break;
+        } else {
+            rc = drop(ld, T_DEFAULTS, s, "default cache name", &k, NULL, ret);
         }
     }
     sqlite3_finalize(s);
@@ -1146,7 +1164,7 @@ static int delete_dropped(struct load *ld, size_t *orphans)
     if (rc == SQLITE_OK) {
         rc = sqlite3_exec(sq->db, "DELETE FROM creds WHERE NOT EXISTS (SELECT 1 FROM caches k "
                                   "WHERE k.uid = creds.uid AND k.session = creds.session "
-                                  "AND k.uuid = creds.cache_uuid)",
+                                  "AND k.boot_id = creds.boot_id AND k.uuid = creds.cache_uuid)",
                           NULL, NULL, NULL);
         *orphans = (size_t)sqlite3_changes(sq->db);
     }

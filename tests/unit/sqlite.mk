@@ -1,1 +1,11 @@
-# unit tests of the sqlite backend
+# unit tests of the sqlite backend (src/store/store_sqlite.c, store_crypt.c)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_store_sqlite
+TESTS += tests/unit/test_store_sqlite
+tests_unit_test_store_sqlite_SOURCES = tests/unit/test_store_sqlite.c
+tests_unit_test_store_sqlite_CFLAGS = $(UNIT_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_store_sqlite_LDADD = $(UNIT_LIBS)
+endif
+# The v0 fixture, its key and how to regenerate it (tests/data/make-store-v0.sh).
+EXTRA_DIST += tests/data/store-v0.sqlite tests/data/store-v0.key \
+	tests/data/make-store-v0.sh tests/data/make-store-v0.c
