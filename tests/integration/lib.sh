@@ -35,6 +35,7 @@ fi
 : "${CACHET_CLIENT_TIMEOUT:=60}"
 HELPERS=$TOP_BUILDDIR/tests/integration/helpers
 IT_DIR=$_it_lib_dir
+MYUID=$(id -u)      # caches are named KCM:<uid>[:...]
 export LC_ALL=C
 
 . "$TOP_SRCDIR/scripts/kdc.sh"

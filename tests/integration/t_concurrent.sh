@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 it_init "concurrent get_credentials vs. atomic cache refresh (t_concurrent)"
 [ -x "$HELPERS/t_concurrent" ] || hard_error "helper not built: $HELPERS/t_concurrent"
-CC=KCM:0:concurrent
+CC=KCM:$MYUID:concurrent
 CLIENT=$(realm_princ alice)
 SERVER=host/localhost@$KDC_REALM
 

@@ -19,8 +19,8 @@ for u in alice bob carol doug; do
     n=$(klist_l_principals | grep -cx "$(realm_princ "$u")")
     assert_eq "$n" 1 "klist -l entries for $u"
 done
-n=$(printf '%s\n' "$OUT" | grep -c ' KCM:0')
-assert_eq "$n" 4 "caches named KCM:0... (root's namespace)"
+n=$(printf '%s\n' "$OUT" | grep -c " KCM:$MYUID")
+assert_eq "$n" 4 "caches named KCM:$MYUID... (the caller's namespace)"
 
 ok klist -A
 assert_eq "$(printf '%s\n' "$OUT" | grep -c '^Ticket cache: KCM:')" 4 "caches in klist -A"
@@ -38,11 +38,11 @@ assert_eq "$(klist_l_count)" 4 "caches after re-kinit of alice"
 assert_eq "$(klist_l_primary)" "$(realm_princ alice)" "primary after re-kinit of alice"
 
 # kinit -c into an explicit subsidiary name.
-ok_kinit carol -c KCM:0:explicit
+ok_kinit carol -c KCM:$MYUID:explicit
 ok klist -l
-assert_eq "$(klist_l_count)" 5 "caches after kinit -c KCM:0:explicit"
-assert_out_contains "KCM:0:explicit"
-ok klist -c KCM:0:explicit
+assert_eq "$(klist_l_count)" 5 "caches after kinit -c KCM:$MYUID:explicit"
+assert_out_contains "KCM:$MYUID:explicit"
+ok klist -c KCM:$MYUID:explicit
 assert_out_contains "Default principal: $(realm_princ carol)"
 
 daemon_stop

@@ -45,7 +45,7 @@ for storage in memory sqlite; do
     ok klist
     ok python3 "$IT_DIR/kcmraw.py" "$SOCK" badinput
     ok kdestroy -p "$(realm_princ bob)"
-    ok_kinit carol -c KCM:0:extra
+    ok_kinit carol -c KCM:$MYUID:extra
     if [ "$storage" = sqlite ]; then
         # Restart on the same state: exercises loading the database.
         daemon_alive
