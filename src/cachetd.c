@@ -28,6 +28,7 @@
 #include "ctl/ctl_srv.h"
 #include "kcm/kcm_ops.h"
 #include "kcm/kcm_srv.h"
+#include "proxy/gp_service.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
@@ -54,6 +55,7 @@ struct cachetd {
     time_t started;
     bool exiting;
     bool own_socket; /* we bound socket_path ourselves (not systemd) */
+    struct gp_service *gp; /* GSS-Proxy service, when gssproxy = yes */
 };
 
 static void limits_from_conf(const struct cachetd_conf *cfg, struct store_limits *sl,
@@ -259,6 +261,7 @@ static void do_reload(void *arg)
         schedule_purge(d);
         util_log(UTIL_LOG_INFO, "configuration reloaded from %s", d->config_path);
     }
+    gp_service_reload(d->gp); /* gssproxy.conf: its own reload, keeps the old one on error */
     sd_notify(0, "READY=1");
 }
 
@@ -367,6 +370,9 @@ static int setup_listeners(struct cachetd *d, const char **where)
     if (n > 0) {
         for (int i = 0; i < n; i++) {
             int fd = SD_LISTEN_FDS_START + i;
+            if (gp_service_owns_fd(d->gp, fd)) {
+                continue; /* a GSS-Proxy socket, already served */
+            }
             if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
                 util_log(UTIL_LOG_ERROR, _("file descriptor %d from systemd is not a listening "
                                            "AF_UNIX stream socket"), fd);
@@ -411,6 +417,17 @@ static int open_storage(struct cachetd *d)
         return -1;
     }
     return 0;
+}
+
+static int start_gssproxy(struct cachetd *d)
+{
+    struct gp_service_options o = {
+        .config_file = d->cfg.gssproxy_config,
+        .config_dir = d->cfg.gssproxy_config_dir,
+        .socket = d->cfg.gssproxy_socket,
+    };
+
+    return gp_service_start(d, d->ev, &o, &d->gp);
 }
 
 static int run(struct cachetd *d, bool daemonize)
@@ -466,6 +483,9 @@ static int run(struct cachetd *d, bool daemonize)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (d->cfg.gssproxy && start_gssproxy(d) != 0) {
+        return 1;
+    }
     if (setup_listeners(d, &where) != 0 || setup_control(d) != 0) {
         return 1;
     }
@@ -491,6 +511,8 @@ static int run(struct cachetd *d, bool daemonize)
         ctl_srv_close(d->ctl);
     }
     TALLOC_FREE(d->logind);
+    gp_service_stop(d->gp);
+    d->gp = NULL;
     util_log(UTIL_LOG_INFO, "exiting");
     return 0;
 }

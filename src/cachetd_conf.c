@@ -56,6 +56,13 @@ static const struct util_opt cachetd_opts[] = {
       "/proc/sys/kernel/random/boot_id", NULL, false },
     { SEC, "control_socket", UTIL_OPT_STRING, OFF(control_socket), 0, CACHETD_PATH_MAX,
       "/run/cachet/control.sock", NULL, false },
+    { SEC, "gssproxy", UTIL_OPT_BOOL, OFF(gssproxy), 0, 0, "no", NULL, false },
+    { SEC, "gssproxy_config", UTIL_OPT_STRING, OFF(gssproxy_config), 0, CACHETD_PATH_MAX,
+      "/etc/gssproxy/gssproxy.conf", NULL, false },
+    { SEC, "gssproxy_config_dir", UTIL_OPT_STRING, OFF(gssproxy_config_dir), 0, CACHETD_PATH_MAX,
+      "/etc/gssproxy", NULL, false },
+    { SEC, "gssproxy_socket", UTIL_OPT_STRING, OFF(gssproxy_socket), 0, CACHETD_PATH_MAX,
+      "/var/lib/gssproxy/default.sock", NULL, false },
 };
 
 int cachetd_conf_load(struct cachetd_conf *cfg, const char *path, bool missing_ok, char *err,

@@ -41,6 +41,11 @@ struct cachetd_conf {
     uint64_t logind_reconnect_interval;
     char boot_id_file[CACHETD_PATH_MAX];
     char control_socket[CACHETD_PATH_MAX]; /* "-" or "none": no control socket */
+    /* GSS-Proxy service (issue 5): gssproxy's own configuration, read unchanged. */
+    bool gssproxy;
+    char gssproxy_config[CACHETD_PATH_MAX];     /* "" = none */
+    char gssproxy_config_dir[CACHETD_PATH_MAX]; /* NN-*.conf snippets; "" = none */
+    char gssproxy_socket[CACHETD_PATH_MAX];     /* services without socket = */
 };
 
 /* Load defaults, then path (missing_ok: a missing default file is fine). */

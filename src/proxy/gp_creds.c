@@ -1,0 +1,436 @@
+/* Stateless credential handles (gssproxy-compatible), credential acquisition from a service's
+ * cred_store, and linux_creds_v1. */
+#include "config.h"
+#include "proxy/gp_proc.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common/util_log.h"
+#include "common/util_secmem.h"
+
+#define ENC_MIN_PAD_LEN 8
+#define GP_MAX_GROUPS 65536
+
+static krb5_keyblock handle_key(const struct gp_svc *s)
+{
+    krb5_keyblock kb = { 0 };
+
+    kb.enctype = s->handle_enctype;
+    kb.length = (unsigned)s->handle_key->len;
+    kb.contents = s->handle_key->p;
+    return kb;
+}
+
+/* gssproxy's padding: enctypes whose ciphertext does not grow with one more byte pad
+ * internally; those get >= 8 explicit bytes of value P up to the block boundary. */
+static int seal(struct gp_call *gc, const void *plain, size_t len, octet_string *out)
+{
+    krb5_keyblock kb = handle_key(gc->svc);
+    size_t clen = 0, check = 0;
+    unsigned pad = 0;
+    struct util_secbuf *in;
+    krb5_data din;
+    krb5_enc_data enc = { 0 };
+    krb5_error_code ret;
+
+    if (krb5_c_encrypt_length(gc->k5, kb.enctype, len, &clen) != 0 ||
+        krb5_c_encrypt_length(gc->k5, kb.enctype, len + 1, &check) != 0) {
+        return EINVAL;
+    }
+    if (check == clen) {
+        pad = ENC_MIN_PAD_LEN;
+        if (krb5_c_encrypt_length(gc->k5, kb.enctype, len + pad, &clen) != 0) {
+            return EINVAL;
+        }
+        for (unsigned i = 0; i < 15; i++) {
+            if (krb5_c_encrypt_length(gc->k5, kb.enctype, len + pad + i + 1, &check) != 0) {
+                return EINVAL;
+            }
+            if (check > clen) {
+                pad += i;
+                break;
+            }
+        }
+    }
+    in = util_secbuf_new(gc->mem, len + pad);
+    if (in == NULL) {
+        return ENOMEM;
+    }
+    memcpy(in->p, plain, len);
+    memset(in->p + len, (int)pad, pad);
+    din.data = (char *)in->p;
+    din.length = (unsigned)(len + pad);
+    out->octet_string_val = talloc_size(gc->mem, clen);
+    if (out->octet_string_val == NULL) {
+        return ENOMEM;
+    }
+    enc.ciphertext.data = out->octet_string_val;
+    enc.ciphertext.length = (unsigned)clen;
+    ret = krb5_c_encrypt(gc->k5, &kb, KRB5_KEYUSAGE_APP_DATA_ENCRYPT, NULL, &din, &enc);
+    talloc_free(in);
+    if (ret != 0) {
+        return EINVAL;
+    }
+    out->octet_string_len = enc.ciphertext.length;
+    return 0;
+}
+
+static int unseal(struct gp_call *gc, const octet_string *in, struct util_secbuf **out)
+{
+    krb5_keyblock kb = handle_key(gc->svc);
+    krb5_enc_data enc = { 0 };
+    krb5_data dout;
+    struct util_secbuf *sb;
+    size_t len;
+
+    if (in->octet_string_len == 0) {
+        return EINVAL;
+    }
+    sb = util_secbuf_new(gc->mem, in->octet_string_len);
+    if (sb == NULL) {
+        return ENOMEM;
+    }
+    enc.enctype = kb.enctype;
+    enc.ciphertext.data = in->octet_string_val;
+    enc.ciphertext.length = in->octet_string_len;
+    dout.data = (char *)sb->p;
+    dout.length = (unsigned)sb->len;
+    if (krb5_c_decrypt(gc->k5, &kb, KRB5_KEYUSAGE_APP_DATA_ENCRYPT, NULL, &enc, &dout) != 0) {
+        talloc_free(sb);
+        return EINVAL;
+    }
+    len = dout.length;
+    if (len >= 1) {
+        size_t i = len - 1;
+        uint8_t p = sb->p[i];
+        if (p >= ENC_MIN_PAD_LEN && p < i) {
+            bool all = true;
+            for (size_t j = 0; j < p; j++) {
+                all = all && sb->p[i - j] == p;
+            }
+            if (all) {
+                len -= p;
+            }
+        }
+    }
+    sb->len = len; /* the handle still wipes the whole allocation: it was sized by dup/new */
+    *out = sb;
+    return 0;
+}
+
+uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred, gssx_cred *out)
+{
+    gss_name_t name = GSS_C_NO_NAME;
+    gss_OID_set mechs = GSS_C_NO_OID_SET;
+    gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
+    OM_uint32 lifetime, tmp;
+    gss_cred_usage_t usage;
+    uint32_t maj;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    maj = gss_inquire_cred(min, *cred, &name, &lifetime, &usage, &mechs);
+    if (maj != GSS_S_COMPLETE) {
+        return maj;
+    }
+    maj = gp_name_to_gssx(min, gc->mem, name, &out->desired_name);
+    gss_release_name(&tmp, &name);
+    if (maj != GSS_S_COMPLETE) {
+        goto done;
+    }
+    out->elements.elements_val = talloc_zero_array(gc->mem, gssx_cred_element, mechs->count);
+    if (out->elements.elements_val == NULL && mechs->count > 0) {
+        maj = GSS_S_FAILURE;
+        *min = ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < mechs->count; i++) {
+        gssx_cred_element *el = &out->elements.elements_val[out->elements.elements_len];
+        OM_uint32 il = 0, al = 0;
+        if (gss_inquire_cred_by_mech(&tmp, *cred, &mechs->elements[i], &name, &il, &al,
+                                     &usage) != GSS_S_COMPLETE) {
+            continue;
+        }
+        maj = gp_name_to_gssx(min, gc->mem, name, &el->MN);
+        gss_release_name(&tmp, &name);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+        (void)gp_oid_to_gssx(gc->mem, &mechs->elements[i], &el->mech);
+        el->cred_usage = usage == GSS_C_INITIATE ? GSSX_C_INITIATE
+                                                 : (usage == GSS_C_ACCEPT ? GSSX_C_ACCEPT
+                                                                          : GSSX_C_BOTH);
+        el->initiator_time_rec = il;
+        el->acceptor_time_rec = al;
+        out->elements.elements_len++;
+    }
+    maj = gss_export_cred(min, *cred, &tok);
+    if (maj != GSS_S_COMPLETE) {
+        goto done;
+    }
+    r = seal(gc, tok.value, tok.length, &out->cred_handle_reference);
+    explicit_bzero(tok.value, tok.length);
+    gss_release_buffer(&tmp, &tok);
+    if (r != 0) {
+        maj = GSS_S_FAILURE;
+        *min = (uint32_t)r;
+        goto done;
+    }
+    out->needs_release = FALSE;
+    /* Stateless: the client holds the sealed cred; ours goes. */
+    gss_release_cred(&tmp, cred);
+    *min = 0;
+done:
+    gss_release_oid_set(&tmp, &mechs);
+    return maj;
+}
+
+static void set_cred_options(const gssx_cred *in, gss_cred_id_t cred)
+{
+    OM_uint32 tmp;
+
+    for (u_int i = 0; i < in->elements.elements_len; i++) {
+        const gssx_cred_element *el = &in->elements.elements_val[i];
+        const octet_string *v = gp_opt_find(el->options.options_val, el->options.options_len,
+                                            "krb5_set_allowed_enctype_values");
+        if (v != NULL && v->octet_string_len >= sizeof(krb5_enctype)) {
+            (void)gss_krb5_set_allowable_enctypes(&tmp, cred,
+                                                  v->octet_string_len / sizeof(krb5_enctype),
+                                                  (krb5_enctype *)v->octet_string_val);
+        }
+        if (gp_opt_find(el->options.options_val, el->options.options_len,
+                        "krb5_set_no_ci_flags") != NULL) {
+            gss_buffer_desc empty = GSS_C_EMPTY_BUFFER;
+            (void)gss_set_cred_option(&tmp, &cred, (gss_OID)GSS_KRB5_CRED_NO_CI_FLAGS_X,
+                                      &empty);
+        }
+    }
+}
+
+uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
+                        gss_cred_id_t *out)
+{
+    struct util_secbuf *plain = NULL;
+    gss_buffer_desc tok;
+    uint32_t maj;
+
+    *out = GSS_C_NO_CREDENTIAL;
+    *min = 0;
+    if (unseal(gc, &in->cred_handle_reference, &plain) != 0) {
+        util_log(UTIL_LOG_DEBUG, "credential handle does not decrypt: treated as no cred");
+        return GSS_S_COMPLETE;
+    }
+    tok.value = plain->p;
+    tok.length = plain->len;
+    maj = gss_import_cred(min, &tok, out);
+    talloc_free(plain);
+    if (maj != GSS_S_COMPLETE) {
+        /* gssproxy passes this on; an expired or vanished ccache is still "no cred" for the
+         * callers that re-acquire. */
+        return maj;
+    }
+    set_cred_options(in, *out);
+    return GSS_S_COMPLETE;
+}
+
+bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage)
+{
+    OM_uint32 il = 0, al = 0, tmp;
+    gss_cred_usage_t cu;
+
+    if (gss_inquire_cred_by_mech(&tmp, cred, (gss_OID)gss_mech_krb5, NULL, &il, &al, &cu) !=
+        GSS_S_COMPLETE) {
+        return false;
+    }
+    if (usage != GSS_C_BOTH && cu != GSS_C_BOTH && cu != usage) {
+        return false;
+    }
+    if (usage == GSS_C_INITIATE || usage == GSS_C_BOTH) {
+        if (il == 0 || il < gc->svc->min_lifetime) {
+            return false;
+        }
+    }
+    if (usage == GSS_C_ACCEPT && al == 0) {
+        return false;
+    }
+    return true;
+}
+
+static bool usage_allowed(const struct gp_svc *s, gss_cred_usage_t usage)
+{
+    switch (s->cred_usage) {
+    case GP_USAGE_INITIATE:
+        return usage == GSS_C_INITIATE;
+    case GP_USAGE_ACCEPT:
+        return usage == GSS_C_ACCEPT;
+    default:
+        return true;
+    }
+}
+
+uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
+                         gss_name_t desired, gss_cred_id_t *out)
+{
+    gss_key_value_element_desc el[GP_CONF_MAX_CRED_STORE + 2];
+    gss_key_value_set_desc store = { 0, el };
+    gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
+    gss_name_t def = GSS_C_NO_NAME;
+    const char *keytab = NULL;
+    bool have_ccache = false, have_client_kt = false;
+    bool service_self = gc->peer.uid == gc->svc->euid || gc->svc->any_uid;
+    uid_t target = gc->peer.uid;
+    uint32_t maj, tmp;
+
+    *out = GSS_C_NO_CREDENTIAL;
+    if (!usage_allowed(gc->svc, usage)) {
+        *min = EACCES;
+        return GSS_S_FAILURE;
+    }
+    for (size_t i = 0; i < gc->svc->ncred_store; i++) {
+        const char *cs = gc->svc->cred_store[i];
+        const char *colon = strchr(cs, ':');
+        char *key = talloc_strndup(gc->mem, cs, (size_t)(colon - cs));
+        char *val = gp_conf_expand(gc->mem, colon + 1, target);
+        if (key == NULL || val == NULL) {
+            *min = ENOENT;
+            return GSS_S_CRED_UNAVAIL;
+        }
+        el[store.count].key = key;
+        el[store.count].value = val;
+        store.count++;
+        if (strcmp(key, "ccache") == 0) {
+            have_ccache = true;
+        } else if (strcmp(key, "keytab") == 0) {
+            keytab = val;
+        } else if (strcmp(key, "client_keytab") == 0) {
+            have_client_kt = true;
+        }
+    }
+    /* The service acting as itself initiates from its own keytab. */
+    if (usage == GSS_C_INITIATE && service_self && keytab != NULL &&
+        (gc->svc->trusted || desired != GSS_C_NO_NAME)) {
+        for (size_t i = 0; i < store.count; i++) {
+            if (strcmp(el[i].key, "client_keytab") == 0) {
+                el[i].value = keytab;
+            }
+        }
+        if (!have_client_kt) {
+            el[store.count].key = "client_keytab";
+            el[store.count].value = keytab;
+            store.count++;
+        }
+    }
+    /* Without a ccache in the store, tickets live in a private MEMORY ccache for this call
+     * and travel by value inside the sealed handle. */
+    if (!have_ccache && usage != GSS_C_ACCEPT) {
+        uint64_t rnd = 0;
+        (void)getrandom(&rnd, sizeof(rnd), 0);
+        gc->mem_ccache = talloc_asprintf(gc->mem, "MEMORY:cachet_gp_%016llx",
+                                         (unsigned long long)rnd);
+        el[store.count].key = "ccache";
+        el[store.count].value = gc->mem_ccache;
+        store.count++;
+    }
+    if (desired == GSS_C_NO_NAME && gc->svc->krb5_principal != NULL && service_self) {
+        gss_buffer_desc b = { strlen(gc->svc->krb5_principal),
+                              (void *)gc->svc->krb5_principal };
+        if (gss_import_name(&tmp, &b, GSS_KRB5_NT_PRINCIPAL_NAME, &def) == GSS_S_COMPLETE) {
+            desired = def;
+        }
+    }
+    maj = gss_acquire_cred_from(min, desired, GSS_C_INDEFINITE, &mechs, usage,
+                                store.count > 0 ? &store : GSS_C_NO_CRED_STORE, out, NULL,
+                                NULL);
+    gss_release_name(&tmp, &def);
+    return maj;
+}
+
+uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
+                        octet_string *out)
+{
+    gss_buffer_desc lname = GSS_C_EMPTY_BUFFER;
+    struct passwd pw, *res = NULL;
+    char pwbuf[4096];
+    char user[256];
+    uint32_t *v;
+    gid_t *groups = NULL;
+    int ngroups = 64;
+    OM_uint32 tmp;
+    uint32_t maj;
+
+    *min = 0;
+    maj = gss_localname(&tmp, name, (gss_OID)mech, &lname);
+    if (maj == GSS_S_COMPLETE && lname.length > 0 && lname.length < sizeof(user)) {
+        memcpy(user, lname.value, lname.length);
+        user[lname.length] = '\0';
+        if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &res) != 0) {
+            res = NULL;
+        }
+    }
+    gss_release_buffer(&tmp, &lname);
+    if (res == NULL) {
+        /* Unmapped: the kernel needs the option anyway, as nobody (-1/-1, no groups). */
+        v = talloc_array(gc->mem, uint32_t, 3);
+        if (v == NULL) {
+            *min = ENOMEM;
+            return GSS_S_FAILURE;
+        }
+        v[0] = (uint32_t)-1;
+        v[1] = (uint32_t)-1;
+        v[2] = 0;
+        out->octet_string_val = (char *)v;
+        out->octet_string_len = 12;
+        return GSS_S_COMPLETE;
+    }
+    for (;;) {
+        int n = ngroups;
+        groups = talloc_realloc(gc->mem, groups, gid_t, (size_t)ngroups);
+        if (groups == NULL) {
+            *min = ENOMEM;
+            return GSS_S_FAILURE;
+        }
+        if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) >= 0) {
+            ngroups = n;
+            break;
+        }
+        if (ngroups >= GP_MAX_GROUPS) {
+            ngroups = GP_MAX_GROUPS;
+            break;
+        }
+        ngroups = n > ngroups ? n : ngroups * 2;
+        if (ngroups > GP_MAX_GROUPS) {
+            ngroups = GP_MAX_GROUPS;
+        }
+    }
+    v = talloc_array(gc->mem, uint32_t, 3 + (size_t)ngroups);
+    if (v == NULL) {
+        *min = ENOMEM;
+        return GSS_S_FAILURE;
+    }
+    v[0] = pw.pw_uid;
+    v[1] = pw.pw_gid;
+    v[2] = (uint32_t)ngroups;
+    for (int i = 0; i < ngroups; i++) {
+        v[3 + i] = groups[i];
+    }
+    out->octet_string_val = (char *)v;
+    out->octet_string_len = (u_int)((3 + (size_t)ngroups) * 4);
+    return GSS_S_COMPLETE;
+}
+
+void gp_call_cleanup(struct gp_call *gc)
+{
+    krb5_ccache cc;
+
+    if (gc->mem_ccache != NULL && krb5_cc_resolve(gc->k5, gc->mem_ccache, &cc) == 0) {
+        krb5_cc_destroy(gc->k5, cc);
+    }
+    gc->mem_ccache = NULL;
+}

@@ -1,0 +1,117 @@
+/* The procedures of GSS-Proxy, run in worker threads. Every helper here may block (GSSAPI, the
+ * KDC, NSS); none may touch the event loop or any talloc tree but the call's own. */
+#ifndef CACHET_GP_PROC_H
+#define CACHET_GP_PROC_H
+
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
+#include <gssapi/gssapi_krb5.h>
+#include <krb5/krb5.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <talloc.h>
+
+#include "proxy/gp_conf.h"
+#include "src/proxy/gss_proxy.h" /* generated in the build tree */
+
+/* Who is calling, captured by the loop at accept. */
+struct gp_peer_id {
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+};
+
+/* One call being executed by a worker. */
+struct gp_call {
+    TALLOC_CTX *mem;             /* this call's results and temporaries (worker-owned tree) */
+    const struct gp_conf *conf;  /* immutable while the call runs */
+    const struct gp_svc *svc;
+    struct gp_peer_id peer;
+    krb5_context k5;             /* the worker thread's own */
+    char *mem_ccache;            /* MEMORY ccache made for this call, destroyed after it */
+    const char *proc_name;
+};
+
+/* Execute a call (worker thread). args are the XDR arguments. Returns the whole reply record
+ * (marker included) in secure memory (util_secmem_alloc), *out_len set; NULL: close. */
+uint8_t *gp_proc_execute(struct gp_call *gc, uint32_t xid, uint32_t proc, const uint8_t *args,
+                         size_t args_len, size_t *out_len);
+const char *gp_proc_name(uint32_t proc);
+
+/* ---- conversions (gp_conv.c) ---- */
+#define GP_OPT_EXPORTED_CONTEXT_TYPE "exported_context_type"
+#define GP_OPT_LINUX_LUCID_V1 "linux_lucid_v1"
+#define GP_OPT_EXPORTED_CREDS_TYPE "exported_creds_type"
+#define GP_OPT_LINUX_CREDS_V1 "linux_creds_v1"
+#define GP_OPT_SYNC_MODIFIED_CREDS "sync_modified_creds"
+#define GP_OPT_SYNC_CREDS "sync_creds"
+#define GP_OPT_LOCALNAME "localname"
+#define GP_OPT_ACQUIRE_TYPE "acquire_type"
+#define GP_OPT_IMPERSONATE_NAME "impersonate_name"
+
+enum gp_ctx_export { GP_EXPORT_DEFAULT = 0, GP_EXPORT_LUCID = 1, GP_EXPORT_INVALID = -1 };
+
+int gp_buf_set(TALLOC_CTX *m, octet_string *b, const void *p, size_t n);
+/* Copy into a secure buffer owned by m (session keys, exported contexts). */
+int gp_buf_set_secret(TALLOC_CTX *m, octet_string *b, const void *p, size_t n);
+void gp_buf_view(gss_buffer_desc *d, const octet_string *b);
+int gp_oid_to_gssx(TALLOC_CTX *m, gss_const_OID oid, gssx_OID *x);
+void gp_oid_view(gss_OID_desc *o, const gssx_OID *x);
+bool gp_oid_is_krb5(const gssx_OID *x);
+bool gp_gss_oid_is_krb5(gss_const_OID o);
+
+/* Options: names and values match including the trailing NUL. */
+const octet_string *gp_opt_find(const gssx_option *opts, u_int n, const char *name);
+bool gp_opt_value_is(const octet_string *v, const char *s);
+int gp_opt_add(TALLOC_CTX *m, gssx_option **opts, u_int *n, const char *name, const void *val,
+               size_t vlen);
+
+void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
+                   gss_const_OID mech);
+uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out);
+uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *x);
+/* Export a context (consumes *ctx) into out. */
+uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
+                        gss_ctx_id_t *ctx, gssx_ctx *out);
+uint32_t gp_ctx_from_gssx(uint32_t *min, const gssx_ctx *in, gss_ctx_id_t *out);
+enum gp_ctx_export gp_export_type(const gssx_call_ctx *cc);
+void gp_cb_view(gss_channel_bindings_t cb, const gssx_cb *x);
+/* Wipe secrets inside decoded arguments before they are freed. */
+void gp_wipe_ctx(gssx_ctx *c);
+void gp_wipe_cred(gssx_cred *c);
+
+/* ---- credentials (gp_creds.c) ---- */
+uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
+                        gssx_cred *out);
+/* A handle that does not decrypt is "no cred": GSS_S_COMPLETE with *out = NO_CREDENTIAL. */
+uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
+                        gss_cred_id_t *out);
+uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
+                         gss_name_t desired, gss_cred_id_t *out);
+/* Usable: krb5 element, right usage, lifetime >= min_lifetime. */
+bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage);
+/* linux_creds_v1 for a source name: host-endian uid, gid, n, gids. */
+uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
+                        octet_string *out);
+void gp_call_cleanup(struct gp_call *gc);
+
+/* ---- procedures ---- */
+typedef int (*gp_proc_fn)(struct gp_call *gc, void *arg, void *res);
+int gp_proc_indicate_mechs(struct gp_call *gc, void *arg, void *res);
+int gp_proc_get_call_context(struct gp_call *gc, void *arg, void *res);
+int gp_proc_import_and_canon_name(struct gp_call *gc, void *arg, void *res);
+int gp_proc_export_cred(struct gp_call *gc, void *arg, void *res);
+int gp_proc_import_cred(struct gp_call *gc, void *arg, void *res);
+int gp_proc_acquire_cred(struct gp_call *gc, void *arg, void *res);
+int gp_proc_store_cred(struct gp_call *gc, void *arg, void *res);
+int gp_proc_init_sec_context(struct gp_call *gc, void *arg, void *res);
+int gp_proc_accept_sec_context(struct gp_call *gc, void *arg, void *res);
+int gp_proc_release_handle(struct gp_call *gc, void *arg, void *res);
+int gp_proc_get_mic(struct gp_call *gc, void *arg, void *res);
+int gp_proc_verify(struct gp_call *gc, void *arg, void *res);
+int gp_proc_wrap(struct gp_call *gc, void *arg, void *res);
+int gp_proc_unwrap(struct gp_call *gc, void *arg, void *res);
+int gp_proc_wrap_size_limit(struct gp_call *gc, void *arg, void *res);
+
+#endif

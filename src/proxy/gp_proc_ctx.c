@@ -1,0 +1,238 @@
+/* INIT_SEC_CONTEXT and ACCEPT_SEC_CONTEXT: stateless, every leg imports the exported context
+ * of the previous one. */
+#include "config.h"
+#include "proxy/gp_proc.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/util_log.h"
+
+/* The kernel's receive limits (net/sunrpc/auth_gss/gss_rpc_xdr.h). */
+#define KERNEL_MAX_PRINC 256
+
+static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred, gssx_option **opts,
+                          u_int *n)
+{
+    gssx_cred out;
+    uint32_t min;
+    u_int len;
+    char *buf;
+    XDR x;
+
+    if (gp_cred_export(&min, gc, cred, &out) != GSS_S_COMPLETE) {
+        return 0; /* nothing to sync is not an error */
+    }
+    len = (u_int)xdr_sizeof((xdrproc_t)xdr_gssx_cred, &out);
+    buf = talloc_size(gc->mem, len);
+    if (buf == NULL) {
+        return ENOMEM;
+    }
+    xdrmem_create(&x, buf, len, XDR_ENCODE);
+    if (!xdr_gssx_cred(&x, &out)) {
+        return EINVAL;
+    }
+    return gp_opt_add(gc->mem, opts, n, GP_OPT_SYNC_CREDS, buf, len);
+}
+
+int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
+{
+    gssx_arg_init_sec_context *arg = argp;
+    gssx_res_init_sec_context *res = resp;
+    gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    gss_name_t target = GSS_C_NO_NAME;
+    gss_OID_desc mech;
+    gss_OID actual = GSS_C_NO_OID;
+    struct gss_channel_bindings_struct cb;
+    gss_buffer_desc in = GSS_C_EMPTY_BUFFER, out = GSS_C_EMPTY_BUFFER;
+    OM_uint32 ret_flags = 0, tmp, min = 0;
+    uint32_t maj = GSS_S_COMPLETE, flags;
+    enum gp_ctx_export type = gp_export_type(&arg->call_ctx);
+    bool sync = gp_opt_find(arg->options.options_val, arg->options.options_len,
+                            GP_OPT_SYNC_MODIFIED_CREDS) != NULL;
+
+    gp_oid_view(&mech, &arg->mech_type);
+    if (type == GP_EXPORT_INVALID) {
+        maj = GSS_S_FAILURE;
+        min = EINVAL;
+        goto done;
+    }
+    if (mech.length == 0 || !gp_gss_oid_is_krb5(&mech)) {
+        maj = GSS_S_BAD_MECH;
+        goto done;
+    }
+    if (arg->context_handle != NULL &&
+        arg->context_handle->exported_context_token.octet_string_len > 0) {
+        maj = gp_ctx_from_gssx(&min, arg->context_handle, &ctx);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    if (arg->cred_handle != NULL) {
+        maj = gp_cred_import(&min, gc, arg->cred_handle, &cred);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    if (cred == GSS_C_NO_CREDENTIAL) {
+        maj = gp_cred_acquire(&min, gc, GSS_C_INITIATE, GSS_C_NO_NAME, &cred);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    if (arg->target_name != NULL) {
+        maj = gp_name_from_gssx(&min, arg->target_name, &target);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    if (arg->input_token != NULL) {
+        gp_buf_view(&in, arg->input_token);
+    }
+    if (arg->input_cb != NULL) {
+        gp_cb_view(&cb, arg->input_cb);
+    }
+    flags = (uint32_t)arg->req_flags;
+    flags &= ~gc->svc->filter_flags;
+    flags |= gc->svc->enforce_flags;
+    maj = gss_init_sec_context(&min, cred, &ctx, target, &mech, flags, (OM_uint32)arg->time_req,
+                               arg->input_cb != NULL ? &cb : GSS_C_NO_CHANNEL_BINDINGS, &in,
+                               &actual, &out, &ret_flags, NULL);
+    if (maj == GSS_S_COMPLETE || maj == GSS_S_CONTINUE_NEEDED) {
+        uint32_t emaj, emin;
+        res->context_handle = talloc_zero(gc->mem, gssx_ctx);
+        emaj = gp_ctx_to_gssx(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
+                              &ctx, res->context_handle);
+        if (emaj != GSS_S_COMPLETE) {
+            maj = emaj;
+            min = emin;
+            res->context_handle = NULL;
+        }
+    }
+    if (out.length > 0 && !GSS_ERROR(maj)) {
+        res->output_token = talloc_zero(gc->mem, gssx_buffer);
+        gp_buf_set(gc->mem, res->output_token, out.value, out.length);
+    }
+    if (!GSS_ERROR(maj) && sync && gc->svc->allow_client_ccache_sync &&
+        cred != GSS_C_NO_CREDENTIAL) {
+        if (add_sync_creds(gc, &cred, &res->options.options_val, &res->options.options_len)) {
+            util_log(UTIL_LOG_DEBUG, "sync_creds: export failed");
+        }
+    }
+done:
+    gp_status_set(gc->mem, &res->status, maj, min,
+                  actual != GSS_C_NO_OID ? actual : (mech.length > 0 ? &mech : GSS_C_NO_OID));
+    gss_release_buffer(&tmp, &out);
+    gss_release_name(&tmp, &target);
+    gss_release_cred(&tmp, &cred);
+    gss_delete_sec_context(&tmp, &ctx, GSS_C_NO_BUFFER);
+    return 0;
+}
+
+int gp_proc_accept_sec_context(struct gp_call *gc, void *argp, void *resp)
+{
+    gssx_arg_accept_sec_context *arg = argp;
+    gssx_res_accept_sec_context *res = resp;
+    gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL, deleg = GSS_C_NO_CREDENTIAL;
+    gss_name_t src = GSS_C_NO_NAME;
+    gss_OID mech = GSS_C_NO_OID;
+    struct gss_channel_bindings_struct cb;
+    gss_buffer_desc in, out = GSS_C_EMPTY_BUFFER;
+    OM_uint32 ret_flags = 0, tmp, min = 0;
+    uint32_t maj = GSS_S_COMPLETE;
+    enum gp_ctx_export type = gp_export_type(&arg->call_ctx);
+    const octet_string *ct = gp_opt_find(arg->call_ctx.options.options_val,
+                                         arg->call_ctx.options.options_len,
+                                         GP_OPT_EXPORTED_CREDS_TYPE);
+    bool want_creds = false;
+
+    if (type == GP_EXPORT_INVALID) {
+        maj = GSS_S_FAILURE;
+        min = EINVAL;
+        goto done;
+    }
+    if (ct != NULL) {
+        if (!gp_opt_value_is(ct, GP_OPT_LINUX_CREDS_V1)) {
+            maj = GSS_S_FAILURE;
+            min = EINVAL;
+            goto done;
+        }
+        want_creds = true;
+    }
+    /* Multi-leg accept for userspace clients: continue the exported partial context. */
+    if (arg->context_handle != NULL &&
+        arg->context_handle->exported_context_token.octet_string_len > 0) {
+        maj = gp_ctx_from_gssx(&min, arg->context_handle, &ctx);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    if (arg->cred_handle != NULL) {
+        maj = gp_cred_import(&min, gc, arg->cred_handle, &cred);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    if (cred == GSS_C_NO_CREDENTIAL) {
+        maj = gp_cred_acquire(&min, gc, GSS_C_ACCEPT, GSS_C_NO_NAME, &cred);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    gp_buf_view(&in, &arg->input_token);
+    if (arg->input_cb != NULL) {
+        gp_cb_view(&cb, arg->input_cb);
+    }
+    maj = gss_accept_sec_context(&min, &ctx, cred, &in,
+                                 arg->input_cb != NULL ? &cb : GSS_C_NO_CHANNEL_BINDINGS, &src,
+                                 &mech, &out, &ret_flags, NULL,
+                                 arg->ret_deleg_cred ? &deleg : NULL);
+    if (maj == GSS_S_COMPLETE || maj == GSS_S_CONTINUE_NEEDED) {
+        uint32_t emaj, emin;
+        res->context_handle = talloc_zero(gc->mem, gssx_ctx);
+        emaj = gp_ctx_to_gssx(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
+                              &ctx, res->context_handle);
+        if (emaj == GSS_S_COMPLETE && type == GP_EXPORT_LUCID &&
+            res->context_handle->src_name.display_name.octet_string_len > KERNEL_MAX_PRINC) {
+            emaj = GSS_S_FAILURE;
+            emin = ENAMETOOLONG;
+        }
+        if (emaj != GSS_S_COMPLETE) {
+            maj = emaj;
+            min = emin;
+            res->context_handle = NULL;
+        }
+    }
+    if (maj == GSS_S_COMPLETE && want_creds) {
+        octet_string v = { 0, NULL };
+        uint32_t cmaj = gp_linux_creds(&min, gc, src, mech, &v);
+        if (cmaj != GSS_S_COMPLETE ||
+            gp_opt_add(gc->mem, &res->options.options_val, &res->options.options_len,
+                       GP_OPT_LINUX_CREDS_V1, v.octet_string_val, v.octet_string_len) != 0) {
+            maj = GSS_S_FAILURE;
+            res->context_handle = NULL;
+        }
+    }
+    if (maj == GSS_S_COMPLETE && deleg != GSS_C_NO_CREDENTIAL &&
+        (ret_flags & GSS_C_DELEG_FLAG) && arg->ret_deleg_cred) {
+        res->delegated_cred_handle = talloc_zero(gc->mem, gssx_cred);
+        if (gp_cred_export(&tmp, gc, &deleg, res->delegated_cred_handle) != GSS_S_COMPLETE) {
+            res->delegated_cred_handle = NULL;
+        }
+    }
+    /* Always present, even empty, as the reference server sends it. */
+    res->output_token = talloc_zero(gc->mem, gssx_buffer);
+    if (out.length > 0) {
+        gp_buf_set(gc->mem, res->output_token, out.value, out.length);
+    }
+done:
+    gp_status_set(gc->mem, &res->status, maj, min, mech);
+    gss_release_buffer(&tmp, &out);
+    gss_release_name(&tmp, &src);
+    gss_release_cred(&tmp, &cred);
+    gss_release_cred(&tmp, &deleg);
+    gss_delete_sec_context(&tmp, &ctx, GSS_C_NO_BUFFER);
+    return 0;
+}

@@ -1,0 +1,266 @@
+/* INDICATE_MECHS, IMPORT_AND_CANON_NAME, ACQUIRE_CRED, RELEASE_HANDLE and the procedures the
+ * reference server stubs (GET_CALL_CONTEXT, EXPORT_CRED, IMPORT_CRED, STORE_CRED). */
+#include "config.h"
+#include "proxy/gp_proc.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/util_log.h"
+
+static int oid_set_to_gssx(TALLOC_CTX *m, gss_OID_set set, gssx_OID_set *x)
+{
+    x->gssx_OID_set_len = 0;
+    x->gssx_OID_set_val = NULL;
+    if (set == GSS_C_NO_OID_SET || set->count == 0) {
+        return 0;
+    }
+    x->gssx_OID_set_val = talloc_zero_array(m, gssx_OID, set->count);
+    if (x->gssx_OID_set_val == NULL) {
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < set->count; i++) {
+        if (gp_oid_to_gssx(m, &set->elements[i], &x->gssx_OID_set_val[i]) != 0) {
+            return ENOMEM;
+        }
+    }
+    x->gssx_OID_set_len = (u_int)set->count;
+    return 0;
+}
+
+static int buf_from_gss(TALLOC_CTX *m, gssx_buffer *b, gss_buffer_t g)
+{
+    return gp_buf_set(m, b, g->value, g->length);
+}
+
+int gp_proc_indicate_mechs(struct gp_call *gc, void *argp, void *resp)
+{
+    gssx_res_indicate_mechs *res = resp;
+    gss_OID_set mechs = GSS_C_NO_OID_SET, known_all = GSS_C_NO_OID_SET;
+    OM_uint32 maj, min = 0, tmp;
+
+    maj = gss_indicate_mechs(&min, &mechs);
+    if (maj != GSS_S_COMPLETE) {
+        goto done;
+    }
+    res->mechs.mechs_val = talloc_zero_array(gc->mem, gssx_mech_info, mechs->count);
+    if (res->mechs.mechs_val == NULL) {
+        maj = GSS_S_FAILURE;
+        min = ENOMEM;
+        goto done;
+    }
+    (void)gss_create_empty_oid_set(&tmp, &known_all);
+    for (size_t i = 0; i < mechs->count; i++) {
+        gss_OID m = &mechs->elements[i];
+        gssx_mech_info *mi = &res->mechs.mechs_val[res->mechs.mechs_len];
+        gss_OID_set nt = GSS_C_NO_OID_SET, attrs = GSS_C_NO_OID_SET, known = GSS_C_NO_OID_SET;
+        gss_buffer_desc sasl = GSS_C_EMPTY_BUFFER, mname = GSS_C_EMPTY_BUFFER,
+                        mdesc = GSS_C_EMPTY_BUFFER;
+
+        if (gp_oid_to_gssx(gc->mem, m, &mi->mech) != 0) {
+            continue;
+        }
+        if (gss_inquire_names_for_mech(&tmp, m, &nt) == GSS_S_COMPLETE) {
+            oid_set_to_gssx(gc->mem, nt, &mi->name_types);
+            gss_release_oid_set(&tmp, &nt);
+        }
+        if (gss_inquire_attrs_for_mech(&tmp, m, &attrs, &known) == GSS_S_COMPLETE) {
+            oid_set_to_gssx(gc->mem, attrs, &mi->mech_attrs);
+            oid_set_to_gssx(gc->mem, known, &mi->known_mech_attrs);
+            for (size_t j = 0; known != GSS_C_NO_OID_SET && j < known->count; j++) {
+                (void)gss_add_oid_set_member(&tmp, &known->elements[j], &known_all);
+            }
+            gss_release_oid_set(&tmp, &attrs);
+            gss_release_oid_set(&tmp, &known);
+        }
+        if (gss_inquire_saslname_for_mech(&tmp, m, &sasl, &mname, &mdesc) == GSS_S_COMPLETE) {
+            buf_from_gss(gc->mem, &mi->saslname_sasl_mech_name, &sasl);
+            buf_from_gss(gc->mem, &mi->saslname_mech_name, &mname);
+            buf_from_gss(gc->mem, &mi->saslname_mech_desc, &mdesc);
+            gss_release_buffer(&tmp, &sasl);
+            gss_release_buffer(&tmp, &mname);
+            gss_release_buffer(&tmp, &mdesc);
+        }
+        res->mechs.mechs_len++;
+    }
+    if (known_all != GSS_C_NO_OID_SET && known_all->count > 0) {
+        res->mech_attr_descs.mech_attr_descs_val =
+            talloc_zero_array(gc->mem, gssx_mech_attr, known_all->count);
+        for (size_t j = 0; res->mech_attr_descs.mech_attr_descs_val != NULL &&
+                           j < known_all->count; j++) {
+            gssx_mech_attr *ma =
+                &res->mech_attr_descs.mech_attr_descs_val[res->mech_attr_descs.mech_attr_descs_len];
+            gss_buffer_desc n = GSS_C_EMPTY_BUFFER, s = GSS_C_EMPTY_BUFFER,
+                            l = GSS_C_EMPTY_BUFFER;
+            if (gss_display_mech_attr(&tmp, &known_all->elements[j], &n, &s, &l) !=
+                GSS_S_COMPLETE) {
+                continue;
+            }
+            gp_oid_to_gssx(gc->mem, &known_all->elements[j], &ma->attr);
+            buf_from_gss(gc->mem, &ma->name, &n);
+            buf_from_gss(gc->mem, &ma->short_desc, &s);
+            buf_from_gss(gc->mem, &ma->long_desc, &l);
+            gss_release_buffer(&tmp, &n);
+            gss_release_buffer(&tmp, &s);
+            gss_release_buffer(&tmp, &l);
+            res->mech_attr_descs.mech_attr_descs_len++;
+        }
+    }
+done:
+    gss_release_oid_set(&tmp, &mechs);
+    gss_release_oid_set(&tmp, &known_all);
+    gp_status_set(gc->mem, &res->status, maj, min, GSS_C_NO_OID);
+    return 0;
+}
+
+int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
+{
+    gssx_arg_import_and_canon_name *arg = argp;
+    gssx_res_import_and_canon_name *res = resp;
+    gss_name_t name = GSS_C_NO_NAME, canon = GSS_C_NO_NAME;
+    gss_OID_desc mech;
+    OM_uint32 maj, min = 0, tmp;
+
+    gp_oid_view(&mech, &arg->mech);
+    maj = gp_name_from_gssx(&min, &arg->input_name, &name);
+    if (maj != GSS_S_COMPLETE) {
+        goto done;
+    }
+    if (mech.length > 0) {
+        maj = gss_canonicalize_name(&min, name, &mech, &canon);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    res->output_name = talloc_zero(gc->mem, gssx_name);
+    maj = gp_name_to_gssx(&min, gc->mem, canon != GSS_C_NO_NAME ? canon : name,
+                          res->output_name);
+    if (maj != GSS_S_COMPLETE) {
+        res->output_name = NULL;
+        goto done;
+    }
+    if (gp_opt_find(arg->options.options_val, arg->options.options_len, GP_OPT_LOCALNAME) !=
+        NULL) {
+        gss_buffer_desc ln = GSS_C_EMPTY_BUFFER;
+        maj = gss_localname(&min, canon != GSS_C_NO_NAME ? canon : name,
+                            mech.length > 0 ? &mech : GSS_C_NO_OID, &ln);
+        if (maj == GSS_S_COMPLETE) {
+            gp_opt_add(gc->mem, &res->options.options_val, &res->options.options_len,
+                       GP_OPT_LOCALNAME, ln.value, ln.length);
+            gss_release_buffer(&tmp, &ln);
+        } else {
+            res->output_name = NULL;
+        }
+    }
+done:
+    gp_status_set(gc->mem, &res->status, maj, min, mech.length > 0 ? &mech : GSS_C_NO_OID);
+    gss_release_name(&tmp, &name);
+    gss_release_name(&tmp, &canon);
+    return 0;
+}
+
+static gss_cred_usage_t usage_from_gssx(gssx_cred_usage u)
+{
+    return u == GSSX_C_INITIATE ? GSS_C_INITIATE : (u == GSSX_C_ACCEPT ? GSS_C_ACCEPT
+                                                                       : GSS_C_BOTH);
+}
+
+int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
+{
+    gssx_arg_acquire_cred *arg = argp;
+    gssx_res_acquire_cred *res = resp;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    gss_name_t desired = GSS_C_NO_NAME;
+    gss_cred_usage_t usage = usage_from_gssx(arg->cred_usage);
+    OM_uint32 maj = GSS_S_COMPLETE, min = 0, tmp;
+    const octet_string *at = gp_opt_find(arg->options.options_val, arg->options.options_len,
+                                         GP_OPT_ACQUIRE_TYPE);
+    bool krb5 = arg->desired_mechs.gssx_OID_set_len == 0;
+
+    for (u_int i = 0; i < arg->desired_mechs.gssx_OID_set_len; i++) {
+        krb5 = krb5 || gp_oid_is_krb5(&arg->desired_mechs.gssx_OID_set_val[i]);
+    }
+    if (!krb5) {
+        maj = GSS_S_NO_CRED;
+        goto done;
+    }
+    if (at != NULL) {
+        /* impersonate_name (s4u2self) is not implemented yet. */
+        maj = GSS_S_FAILURE;
+        min = gp_opt_value_is(at, GP_OPT_IMPERSONATE_NAME) ? ENOTSUP : EINVAL;
+        goto done;
+    }
+    if (arg->input_cred_handle != NULL) {
+        maj = gp_cred_import(&min, gc, arg->input_cred_handle, &cred);
+        if (maj == GSS_S_COMPLETE && cred != GSS_C_NO_CREDENTIAL &&
+            gp_cred_usable(gc, cred, usage)) {
+            /* Still good: hand back what the client has. */
+            res->output_cred_handle = arg->input_cred_handle;
+            goto done;
+        }
+        gss_release_cred(&tmp, &cred);
+        maj = GSS_S_COMPLETE;
+    }
+    if (arg->desired_name != NULL) {
+        maj = gp_name_from_gssx(&min, arg->desired_name, &desired);
+        if (maj != GSS_S_COMPLETE) {
+            goto done;
+        }
+    }
+    maj = gp_cred_acquire(&min, gc, usage, desired, &cred);
+    if (maj != GSS_S_COMPLETE) {
+        goto done;
+    }
+    res->output_cred_handle = talloc_zero(gc->mem, gssx_cred);
+    maj = gp_cred_export(&min, gc, &cred, res->output_cred_handle);
+    if (maj != GSS_S_COMPLETE) {
+        res->output_cred_handle = NULL;
+    }
+done:
+    gp_status_set(gc->mem, &res->status, maj, min, maj == GSS_S_COMPLETE ? gss_mech_krb5
+                                                                          : GSS_C_NO_OID);
+    gss_release_cred(&tmp, &cred);
+    gss_release_name(&tmp, &desired);
+    return 0;
+}
+
+int gp_proc_release_handle(struct gp_call *gc, void *argp, void *resp)
+{
+    gssx_arg_release_handle *arg = argp;
+    gssx_res_release_handle *res = resp;
+    uint32_t maj;
+
+    /* Handles are stateless (needs_release is always false): nothing to release. */
+    switch (arg->cred_handle.handle_type) {
+    case GSSX_C_HANDLE_SEC_CTX:
+    case GSSX_C_HANDLE_CRED:
+        maj = GSS_S_UNAVAILABLE;
+        break;
+    default:
+        maj = GSS_S_CALL_BAD_STRUCTURE;
+        break;
+    }
+    gp_status_set(gc->mem, &res->status, maj, 0, GSS_C_NO_OID);
+    return 0;
+}
+
+/* The reference server answers these with an all-zero result; so do we for now. */
+int gp_proc_get_call_context(struct gp_call *gc, void *argp, void *resp)
+{
+    return 0;
+}
+
+int gp_proc_export_cred(struct gp_call *gc, void *argp, void *resp)
+{
+    return 0;
+}
+
+int gp_proc_import_cred(struct gp_call *gc, void *argp, void *resp)
+{
+    return 0;
+}
+
+int gp_proc_store_cred(struct gp_call *gc, void *argp, void *resp)
+{
+    return 0;
+}
