@@ -56,7 +56,8 @@ static bool io_all(int fd, uint8_t *p, size_t len, bool writing)
             errno = ETIMEDOUT;
             return false;
         }
-        n = writing ? send(fd, p + done, len - done, MSG_NOSIGNAL) : recv(fd, p + done, len - done, 0);
+        n = writing ? send(fd, p + done, len - done, MSG_NOSIGNAL)
+                    : recv(fd, p + done, len - done, 0);
         if (n < 0 && errno == EINTR) {
             continue;
         }
