@@ -20,9 +20,9 @@
 #define KEYCHECK_MARKER "cachet master key check"
 
 struct store_crypt {
-    krb5_context kctx;     /* one for the daemon's lifetime: never created per operation */
+    krb5_context kctx; /* one for the daemon's lifetime: never created per operation */
     struct util_secbuf *key;
-    krb5_keyblock kb;      /* contents point into key (secure memory) */
+    krb5_keyblock kb; /* contents point into key (secure memory) */
     char *source;
     bool created;
 };
@@ -110,8 +110,8 @@ static int read_key_file(struct store_crypt *sc, const char *path, bool check_pe
         return EINVAL;
     }
     if (check_perms && sb.st_uid != geteuid() && sb.st_uid != 0) {
-        snprintf(err, errlen, "master key file %s is owned by uid %u, not by us (%u) or root",
-                 path, (unsigned)sb.st_uid, (unsigned)geteuid());
+        snprintf(err, errlen, "master key file %s is owned by uid %u, not by us (%u) or root", path,
+                 (unsigned)sb.st_uid, (unsigned)geteuid());
         close(fd);
         return EPERM;
     }
@@ -261,8 +261,8 @@ static int create_key_file(struct store_crypt *sc, const char *path, char *err, 
  * 2. key_file (configured), else <state_dir>/master.key: read; created (0600) if missing. A key
  *    created while a database already exists means the old records cannot be decrypted: the
  *    backend detects that with its key check and moves the database aside. */
-static int load_key(struct store_crypt *sc, const char *state_dir, const char *key_file,
-                    char *err, size_t errlen)
+static int load_key(struct store_crypt *sc, const char *state_dir, const char *key_file, char *err,
+                    size_t errlen)
 {
     const char *cd = secure_getenv("CREDENTIALS_DIRECTORY");
     const char *path;
@@ -445,51 +445,56 @@ static bool rec_decode(const uint8_t *p, size_t len, struct store_rec *r)
 }
 
 int store_crypt_seal(struct store_crypt *sc, TALLOC_CTX *mem, const struct store_rec *r,
-                     uint8_t **ct, size_t *ctlen)
+                     struct util_secbuf **ct)
 {
     struct util_secbuf *plain;
+    struct util_secbuf *out;
     struct util_wr wr;
     krb5_data in;
     krb5_enc_data enc;
     size_t len;
     krb5_error_code kret;
 
+    *ct = NULL;
     util_wr_init(&wr, NULL, 0);
     rec_encode(&wr, r);
-    if (!util_wr_ok(&wr) || wr.len > UINT32_MAX / 2) {
+    if (!util_wr_ok(&wr) || wr.len > UINT32_MAX / 2 ||
+        krb5_c_encrypt_length(sc->kctx, CRYPT_ENCTYPE, wr.len, &len) != 0) {
         return EINVAL;
     }
     plain = util_secbuf_new(NULL, wr.len);
-    if (plain == NULL) {
+    out = util_secbuf_new(mem, len);
+    if (plain == NULL || out == NULL) {
+        talloc_free(plain);
+        talloc_free(out);
         return ENOMEM;
     }
     util_wr_init(&wr, plain->p, plain->len);
     rec_encode(&wr, r);
-    if (!util_wr_ok(&wr) || wr.len != plain->len ||
-        krb5_c_encrypt_length(sc->kctx, CRYPT_ENCTYPE, plain->len, &len) != 0) {
+    if (!util_wr_ok(&wr) || wr.len != plain->len) {
         talloc_free(plain);
+        talloc_free(out);
         return EINVAL;
-    }
-    *ct = talloc_size(mem, len);
-    if (*ct == NULL) {
-        talloc_free(plain);
-        return ENOMEM;
     }
     in.magic = KV5M_DATA;
     in.data = (char *)plain->p;
     in.length = (unsigned int)plain->len;
     memset(&enc, 0, sizeof(enc));
-    enc.ciphertext.data = (char *)*ct;
-    enc.ciphertext.length = (unsigned int)len;
+    enc.ciphertext.data = (char *)out->p;
+    enc.ciphertext.length = (unsigned int)out->len;
+    /* krb5_c_* rather than a long-lived krb5_key: libkrb5 copies the key into its own heap for
+     * the duration of the call (and zeroes it after); a krb5_key would keep the key and its
+     * derived keys there for the daemon's lifetime. */
     kret = krb5_c_encrypt(sc->kctx, &sc->kb, STORE_CRYPT_USAGE, NULL, &in, &enc);
     talloc_free(plain);
     if (kret != 0) {
         util_log(UTIL_LOG_ERROR, "record encryption failed: %s",
                  krb5_get_error_message(sc->kctx, kret));
-        TALLOC_FREE(*ct);
+        talloc_free(out);
         return EIO;
     }
-    *ctlen = enc.ciphertext.length;
+    out->len = enc.ciphertext.length;
+    *ct = out;
     return 0;
 }
 

@@ -33,10 +33,10 @@
  * record unreadable: it is part of the on-disk format. */
 #define STORE_CRYPT_USAGE 1027
 #define STORE_CRYPT_KEY_LEN 32
-#define STORE_REC_FORMAT 2        /* written */
-#define STORE_REC_FORMAT_V0 1     /* still read: no boot_id */
-#define STORE_MASTER_KEY_NAME "master.key"           /* in state_dir */
-#define STORE_CREDENTIAL_NAME "cachet-master-key"    /* in $CREDENTIALS_DIRECTORY */
+#define STORE_REC_FORMAT 2                        /* written */
+#define STORE_REC_FORMAT_V0 1                     /* still read: no boot_id */
+#define STORE_MASTER_KEY_NAME "master.key"        /* in state_dir */
+#define STORE_CREDENTIAL_NAME "cachet-master-key" /* in $CREDENTIALS_DIRECTORY */
 
 enum store_rec_type {
     STORE_REC_CACHE = 1,
@@ -68,9 +68,11 @@ int store_crypt_new(TALLOC_CTX *ctx, const char *state_dir, const char *key_file
 const char *store_crypt_key_source(const struct store_crypt *sc);
 bool store_crypt_key_created(const struct store_crypt *sc);
 
-/* Encode and encrypt r. *ct is talloc'ed on mem (ciphertext is not secret). 0 or errno. */
+/* Encode and encrypt r into *ct (talloc'ed on mem). The ciphertext is not secret, but libkrb5
+ * encrypts in place: the output buffer holds the plaintext for a moment, so it is secure
+ * memory too. Returns 0 or an errno. */
 int store_crypt_seal(struct store_crypt *sc, TALLOC_CTX *mem, const struct store_rec *r,
-                     uint8_t **ct, size_t *ctlen);
+                     struct util_secbuf **ct);
 /* Decrypt and parse. Returns 0, EBADMSG (integrity check failed: tampered, or another key),
  * EPROTO (decrypted but malformed), or another errno. The caller checks the identity. */
 int store_crypt_open(struct store_crypt *sc, TALLOC_CTX *mem, const uint8_t *ct, size_t ctlen,

@@ -29,42 +29,11 @@
 #include "store/store_sqlite.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "common/util_log.h"
-#include "store/store_crypt.h"
-
-#define DB_NAME "cachet.sqlite"
-#define SCHEMA_VERSION 1
-#define KEYCHECK_KEY "keycheck"
-
-enum stmt_id {
-    S_BEGIN,
-    S_COMMIT,
-    S_ROLLBACK,
-    S_CACHE_UPD,
-    S_CACHE_INS,
-    S_CACHE_POS,
-    S_CACHE_DEL,
-    S_CREDS_DEL,
-    S_CRED_PUT,
-    S_CRED_DEL,
-    S_DEF_PUT,
-    S_DEF_DEL,
-    S_OWNER_DEL_CREDS,
-    S_OWNER_DEL_CACHES,
-    S_OWNER_DEL_DEFAULT,
-    S_COUNT
-};
-
-#define OWNER "uid = ?1 AND session = ?2 AND boot_id = ?3"
+#include "store/store_sqlite_int.h"
 
 /* Prepared once at open (SQLITE_PREPARE_PERSISTENT), reused by every operation. Parameters
  * ?1 ?2 ?3 are always the owner key (uid, session, boot_id). */
@@ -72,96 +41,24 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
-    [S_CACHE_UPD] = "UPDATE caches SET rec = ?5 WHERE " OWNER " AND uuid = ?4",
+    [S_CACHE_UPD] = "UPDATE caches SET rec = ?5 WHERE " STORE_SQLITE_OWNER " AND uuid = ?4",
     [S_CACHE_INS] = "INSERT INTO caches (uid, session, boot_id, uuid, rec, pos) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, "
                     "COALESCE(?6, (SELECT IFNULL(MAX(pos), 0) + 1 FROM caches)))",
-    [S_CACHE_POS] = "SELECT pos FROM caches WHERE " OWNER " AND uuid = ?4",
-    [S_CACHE_DEL] = "DELETE FROM caches WHERE " OWNER " AND uuid = ?4",
-    [S_CREDS_DEL] = "DELETE FROM creds WHERE " OWNER " AND cache_uuid = ?4",
+    [S_CACHE_POS] = "SELECT pos FROM caches WHERE " STORE_SQLITE_OWNER " AND uuid = ?4",
+    [S_CACHE_DEL] = "DELETE FROM caches WHERE " STORE_SQLITE_OWNER " AND uuid = ?4",
+    [S_CREDS_DEL] = "DELETE FROM creds WHERE " STORE_SQLITE_OWNER " AND cache_uuid = ?4",
     [S_CRED_PUT] = "INSERT OR REPLACE INTO creds (uid, session, boot_id, cache_uuid, uuid, rec, "
                    "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_CRED_DEL] = "DELETE FROM creds WHERE " OWNER " AND cache_uuid = ?4 AND uuid = ?5",
+    [S_CRED_DEL] =
+        "DELETE FROM creds WHERE " STORE_SQLITE_OWNER " AND cache_uuid = ?4 AND uuid = ?5",
     [S_DEF_PUT] = "INSERT OR REPLACE INTO defaults (uid, session, boot_id, rec) "
                   "VALUES (?1, ?2, ?3, ?4)",
-    [S_DEF_DEL] = "DELETE FROM defaults WHERE " OWNER,
-    [S_OWNER_DEL_CREDS] = "DELETE FROM creds WHERE " OWNER,
-    [S_OWNER_DEL_CACHES] = "DELETE FROM caches WHERE " OWNER,
-    [S_OWNER_DEL_DEFAULT] = "DELETE FROM defaults WHERE " OWNER,
+    [S_DEF_DEL] = "DELETE FROM defaults WHERE " STORE_SQLITE_OWNER,
+    [S_OWNER_DEL_CREDS] = "DELETE FROM creds WHERE " STORE_SQLITE_OWNER,
+    [S_OWNER_DEL_CACHES] = "DELETE FROM caches WHERE " STORE_SQLITE_OWNER,
+    [S_OWNER_DEL_DEFAULT] = "DELETE FROM defaults WHERE " STORE_SQLITE_OWNER,
 };
-
-#define SCHEMA_V1_TABLES                                                                        \
-    "CREATE TABLE caches (uid INTEGER NOT NULL, session INTEGER NOT NULL,"                      \
-    " boot_id BLOB NOT NULL, uuid BLOB NOT NULL, pos INTEGER NOT NULL, rec BLOB NOT NULL,"      \
-    " UNIQUE (uid, session, boot_id, uuid));"                                                   \
-    "CREATE TABLE creds (uid INTEGER NOT NULL, session INTEGER NOT NULL,"                       \
-    " boot_id BLOB NOT NULL, cache_uuid BLOB NOT NULL, uuid BLOB NOT NULL,"                     \
-    " seq INTEGER NOT NULL, rec BLOB NOT NULL,"                                                 \
-    " UNIQUE (uid, session, boot_id, cache_uuid, uuid));"                                       \
-    "CREATE TABLE defaults (uid INTEGER NOT NULL, session INTEGER NOT NULL,"                    \
-    " boot_id BLOB NOT NULL, rec BLOB NOT NULL, PRIMARY KEY (uid, session, boot_id));"          \
-    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"                   \
-    "PRAGMA user_version = 1;"
-
-static const char schema_v1[] = SCHEMA_V1_TABLES;
-
-/* v0 -> v1: rebuild the tables with the boot id in the owner key and the rowid order made
- * explicit; add the key check table. Ciphertexts are copied unchanged. */
-static const char migrate_v0[] =
-    "ALTER TABLE caches RENAME TO caches_v0;"
-    "ALTER TABLE creds RENAME TO creds_v0;"
-    "ALTER TABLE defaults RENAME TO defaults_v0;" SCHEMA_V1_TABLES
-    "INSERT INTO caches (uid, session, boot_id, uuid, pos, rec)"
-    " SELECT uid, session, zeroblob(16), uuid, rowid, rec FROM caches_v0;"
-    "INSERT INTO creds (uid, session, boot_id, cache_uuid, uuid, seq, rec)"
-    " SELECT uid, session, zeroblob(16), cache_uuid, uuid, rowid, rec FROM creds_v0;"
-    "INSERT INTO defaults (uid, session, boot_id, rec)"
-    " SELECT uid, session, zeroblob(16), rec FROM defaults_v0;"
-    "DROP TABLE caches_v0;"
-    "DROP TABLE creds_v0;"
-    "DROP TABLE defaults_v0;";
-
-/* Position of a cache deleted in the current transaction: MOVE_CACHE deletes and re-puts a
- * cache that keeps its place in memory, so it keeps its place on disk too. */
-struct pos_memo {
-    struct store_owner_key key;
-    uint8_t uuid[STORE_UUID_LEN];
-    int64_t pos;
-};
-
-struct store_sqlite;
-
-/* Child of the store: whichever of store and backend goes first detaches the other. */
-struct sqlite_link {
-    struct store_sqlite *sq;
-};
-
-struct store_sqlite {
-    struct store *st;
-    struct sqlite_link *link;
-    struct store_crypt *crypt;
-    sqlite3 *db;
-    char *path;
-    sqlite3_stmt *stmt[S_COUNT];
-    struct pos_memo *memo;
-    size_t nmemo;
-};
-
-/* Why an open attempt did not produce a usable database. */
-enum open_res {
-    OPEN_OK,
-    OPEN_BAD_FILE, /* corrupt, truncated, not a database, foreign schema: move aside */
-    OPEN_BAD_KEY,  /* encrypted under another master key: move aside */
-    OPEN_NEWER,    /* written by a newer cachet: move aside */
-    OPEN_FATAL,    /* I/O error, locked, permissions: refuse to start */
-};
-
-static bool rc_is_bad_file(int rc)
-{
-    rc &= 0xff;
-    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_ERROR ||
-           rc == SQLITE_SCHEMA || rc == SQLITE_MISMATCH || rc == SQLITE_CONSTRAINT;
-}
 
 static int rc_errno(int rc)
 {
@@ -176,17 +73,6 @@ static int rc_errno(int rc)
     default:
         return EIO;
     }
-}
-
-static void uuid_hex(const uint8_t *u, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < STORE_UUID_LEN; i++) {
-        out[2 * i] = hex[u[i] >> 4];
-        out[2 * i + 1] = hex[u[i] & 15];
-    }
-    out[2 * STORE_UUID_LEN] = '\0';
 }
 
 /* ---- write-through operations ---- */
@@ -224,21 +110,14 @@ static int in_tx(struct store_sqlite *sq)
     return 0;
 }
 
-static void bind_owner(sqlite3_stmt *s, const struct store_owner_key *k)
-{
-    sqlite3_bind_int64(s, 1, k->uid);
-    sqlite3_bind_int64(s, 2, k->session);
-    sqlite3_bind_blob(s, 3, k->boot_id, STORE_BOOT_ID_LEN, SQLITE_STATIC);
-}
-
 static void bind_uuid(sqlite3_stmt *s, int idx, const uint8_t *uuid)
 {
     sqlite3_bind_blob(s, idx, uuid, STORE_UUID_LEN, SQLITE_STATIC);
 }
 
-static int seal(struct store_sqlite *sq, const struct store_rec *r, uint8_t **ct, size_t *len)
+static int seal(struct store_sqlite *sq, const struct store_rec *r, struct util_secbuf **ct)
 {
-    int ret = store_crypt_seal(sq->crypt, sq, r, ct, len);
+    int ret = store_crypt_seal(sq->crypt, sq, r, ct);
 
     if (ret != 0) {
         util_log(UTIL_LOG_ERROR, "cannot seal a record: %s", strerror(ret));
@@ -277,8 +156,7 @@ static int sq_put_cache(void *pctx, const struct store_cache *c)
     struct store_sqlite *sq = pctx;
     struct store_rec r = { .type = STORE_REC_CACHE };
     sqlite3_stmt *s;
-    uint8_t *ct = NULL;
-    size_t len;
+    struct util_secbuf *ct = NULL;
     int ret = in_tx(sq);
 
     if (ret != 0) {
@@ -293,20 +171,20 @@ static int sq_put_cache(void *pctx, const struct store_cache *c)
     r.offset = c->kdc_offset;
     r.blob.p = c->princ_blob->p;
     r.blob.len = (uint32_t)c->princ_blob->len;
-    ret = seal(sq, &r, &ct, &len);
+    ret = seal(sq, &r, &ct);
     if (ret != 0) {
         return ret;
     }
     s = sq->stmt[S_CACHE_UPD];
-    bind_owner(s, &c->owner->key);
+    store_sqlite_bind_owner(s, &c->owner->key);
     bind_uuid(s, 4, c->uuid);
-    sqlite3_bind_blob(s, 5, ct, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 5, ct->p, (int)ct->len, SQLITE_STATIC);
     ret = run(sq, S_CACHE_UPD, "cache update");
     if (ret == 0 && sqlite3_changes(sq->db) == 0) {
         s = sq->stmt[S_CACHE_INS];
-        bind_owner(s, &c->owner->key);
+        store_sqlite_bind_owner(s, &c->owner->key);
         bind_uuid(s, 4, c->uuid);
-        sqlite3_bind_blob(s, 5, ct, (int)len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 5, ct->p, (int)ct->len, SQLITE_STATIC);
         for (size_t i = 0; i < sq->nmemo; i++) {
             const struct pos_memo *m = &sq->memo[i];
             if (store_owner_key_eq(&m->key, &c->owner->key) &&
@@ -325,7 +203,7 @@ static int memo_pos(struct store_sqlite *sq, const struct store_cache *c)
     sqlite3_stmt *s = sq->stmt[S_CACHE_POS];
     int rc;
 
-    bind_owner(s, &c->owner->key);
+    store_sqlite_bind_owner(s, &c->owner->key);
     bind_uuid(s, 4, c->uuid);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -351,7 +229,7 @@ static int del_cache_creds(struct store_sqlite *sq, const struct store_cache *c)
 {
     sqlite3_stmt *s = sq->stmt[S_CREDS_DEL];
 
-    bind_owner(s, &c->owner->key);
+    store_sqlite_bind_owner(s, &c->owner->key);
     bind_uuid(s, 4, c->uuid);
     return run(sq, S_CREDS_DEL, "credentials delete");
 }
@@ -369,7 +247,7 @@ static int sq_del_cache(void *pctx, const struct store_cache *c)
         ret = del_cache_creds(sq, c);
     }
     if (ret == 0) {
-        bind_owner(s, &c->owner->key);
+        store_sqlite_bind_owner(s, &c->owner->key);
         bind_uuid(s, 4, c->uuid);
         ret = run(sq, S_CACHE_DEL, "cache delete");
     }
@@ -389,8 +267,7 @@ static int sq_put_cred(void *pctx, const struct store_cache *c, const struct sto
     struct store_sqlite *sq = pctx;
     struct store_rec r = { .type = STORE_REC_CRED };
     sqlite3_stmt *s = sq->stmt[S_CRED_PUT];
-    uint8_t *ct = NULL;
-    size_t len;
+    struct util_secbuf *ct = NULL;
     int ret = in_tx(sq);
 
     if (ret != 0) {
@@ -401,14 +278,14 @@ static int sq_put_cred(void *pctx, const struct store_cache *c, const struct sto
     memcpy(r.cred_uuid, cr->uuid, STORE_UUID_LEN);
     r.blob.p = cr->blob->p;
     r.blob.len = (uint32_t)cr->blob->len;
-    ret = seal(sq, &r, &ct, &len);
+    ret = seal(sq, &r, &ct);
     if (ret != 0) {
         return ret;
     }
-    bind_owner(s, &c->owner->key);
+    store_sqlite_bind_owner(s, &c->owner->key);
     bind_uuid(s, 4, c->uuid);
     bind_uuid(s, 5, cr->uuid);
-    sqlite3_bind_blob(s, 6, ct, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 6, ct->p, (int)ct->len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, (int64_t)cr->seq);
     ret = run(sq, S_CRED_PUT, "credential insert");
     talloc_free(ct);
@@ -424,7 +301,7 @@ static int sq_del_cred(void *pctx, const struct store_cache *c, const struct sto
     if (ret != 0) {
         return ret;
     }
-    bind_owner(s, &c->owner->key);
+    store_sqlite_bind_owner(s, &c->owner->key);
     bind_uuid(s, 4, c->uuid);
     bind_uuid(s, 5, cr->uuid);
     return run(sq, S_CRED_DEL, "credential delete");
@@ -435,8 +312,7 @@ static int sq_put_default(void *pctx, const struct store_owner *o)
     struct store_sqlite *sq = pctx;
     struct store_rec r = { .type = STORE_REC_DEFAULT };
     sqlite3_stmt *s;
-    uint8_t *ct = NULL;
-    size_t len;
+    struct util_secbuf *ct = NULL;
     int ret = in_tx(sq);
 
     if (ret != 0) {
@@ -444,18 +320,18 @@ static int sq_put_default(void *pctx, const struct store_owner *o)
     }
     if (o->default_name == NULL) {
         s = sq->stmt[S_DEF_DEL];
-        bind_owner(s, &o->key);
+        store_sqlite_bind_owner(s, &o->key);
         return run(sq, S_DEF_DEL, "default delete");
     }
     r.owner = o->key;
     r.name = o->default_name;
-    ret = seal(sq, &r, &ct, &len);
+    ret = seal(sq, &r, &ct);
     if (ret != 0) {
         return ret;
     }
     s = sq->stmt[S_DEF_PUT];
-    bind_owner(s, &o->key);
-    sqlite3_bind_blob(s, 4, ct, (int)len, SQLITE_STATIC);
+    store_sqlite_bind_owner(s, &o->key);
+    sqlite3_bind_blob(s, 4, ct->p, (int)ct->len, SQLITE_STATIC);
     ret = run(sq, S_DEF_PUT, "default insert");
     talloc_free(ct);
     return ret;
@@ -469,7 +345,7 @@ static int sq_del_owner(void *pctx, const struct store_owner *o)
     int ret = in_tx(sq);
 
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && ret == 0; i++) {
-        bind_owner(sq->stmt[ids[i]], &o->key);
+        store_sqlite_bind_owner(sq->stmt[ids[i]], &o->key);
         ret = run(sq, ids[i], "owner delete");
     }
     return ret;
@@ -531,701 +407,21 @@ static int sq_destructor(struct store_sqlite *sq)
     return 0;
 }
 
-/* ---- files ---- */
-
-static int check_state_dir(const char *dir, char *err, size_t errlen)
-{
-    struct stat sb;
-
-    if (dir == NULL || dir[0] == '\0') {
-        snprintf(err, errlen, "no state_dir configured");
-        return EINVAL;
-    }
-    if (mkdir(dir, 0700) == 0) {
-        util_log(UTIL_LOG_INFO, "created state directory %s", dir);
-    } else if (errno != EEXIST) {
-        int e = errno;
-        snprintf(err, errlen, "cannot create state directory %s: %s", dir, strerror(e));
-        return e;
-    }
-    if (stat(dir, &sb) != 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot stat state directory %s: %s", dir, strerror(e));
-        return e;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        snprintf(err, errlen, "state directory %s is not a directory", dir);
-        return ENOTDIR;
-    }
-    if (sb.st_uid != geteuid()) {
-        snprintf(err, errlen,
-                 "refusing state directory %s: owned by uid %u, but cachetd runs as uid %u",
-                 dir, (unsigned)sb.st_uid, (unsigned)geteuid());
-        return EPERM;
-    }
-    if ((sb.st_mode & 022) != 0) {
-        snprintf(err, errlen,
-                 "refusing state directory %s: writable by group or others (mode %04o); "
-                 "chmod 700 it",
-                 dir, (unsigned)(sb.st_mode & 07777));
-        return EPERM;
-    }
-    return 0;
-}
-
-static bool file_exists(const char *path)
-{
-    struct stat sb;
-
-    return lstat(path, &sb) == 0;
-}
-
-static off_t file_size(const char *path)
-{
-    struct stat sb;
-
-    return lstat(path, &sb) == 0 ? sb.st_size : -1;
-}
-
-/* Rename path (and its -wal, -shm) to path.<what>-<UTC time>[.n]; never deletes anything.
- * The WAL keeps the "-wal" suffix after the new name so that sqlite3(1) on the moved file
- * still sees it. Returns the new name (talloc'ed on mem) or NULL. */
-static char *move_aside(TALLOC_CTX *mem, const char *path, const char *what)
-{
-    static const char *const sfx[] = { "-wal", "-shm", "-journal" };
-    char ts[32];
-    struct tm tm;
-    time_t now = time(NULL);
-    char *dst = NULL;
-    char *dir;
-    char *slash;
-    int fd;
-
-    strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
-    for (int n = 0; n < 1000; n++) {
-        talloc_free(dst);
-        dst = n == 0 ? talloc_asprintf(mem, "%s.%s-%s", path, what, ts)
-                     : talloc_asprintf(mem, "%s.%s-%s.%d", path, what, ts, n);
-        if (dst == NULL) {
-            return NULL;
-        }
-        if (!file_exists(dst)) {
-            break;
-        }
-    }
-    if (file_exists(path) && rename(path, dst) != 0) {
-        util_log(UTIL_LOG_ERROR, "cannot rename %s to %s: %s", path, dst, strerror(errno));
-        talloc_free(dst);
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-        char *from = talloc_asprintf(mem, "%s%s", path, sfx[i]);
-        char *to = talloc_asprintf(mem, "%s%s", dst, sfx[i]);
-        if (from != NULL && to != NULL && file_exists(from) && rename(from, to) != 0) {
-            util_log(UTIL_LOG_ERROR, "cannot rename %s to %s: %s", from, to, strerror(errno));
-            talloc_free(dst);
-            dst = NULL;
-        }
-        talloc_free(from);
-        talloc_free(to);
-        if (dst == NULL) {
-            return NULL;
-        }
-    }
-    dir = talloc_strdup(mem, path);
-    slash = dir != NULL ? strrchr(dir, '/') : NULL;
-    if (slash != NULL) {
-        *slash = '\0';
-        fd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)fsync(fd);
-            close(fd);
-        }
-    }
-    talloc_free(dir);
-    return dst;
-}
-
-/* Make sure the database file exists, is ours and is private before sqlite opens it (sqlite
- * gives its WAL the database file's mode). A WAL without its database is stale: set aside. */
-static enum open_res prepare_file(struct store_sqlite *sq, const char **why, char *err,
-                                  size_t errlen)
-{
-    char *wal = talloc_asprintf(sq, "%s-wal", sq->path);
-    struct stat sb;
-    bool existed = file_exists(sq->path);
-    int fd;
-
-    if (wal == NULL) {
-        return OPEN_FATAL;
-    }
-    if (!existed) {
-        if (file_exists(wal)) {
-            char *moved = move_aside(sq, wal, "orphan");
-            util_log(UTIL_LOG_WARNING, "%s has no database: moved it aside to %s", wal,
-                     moved != NULL ? moved : "(failed)");
-            talloc_free(moved);
-        }
-        util_log(UTIL_LOG_INFO, "no database at %s: creating an empty one", sq->path);
-    }
-    fd = open(sq->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot open database %s: %s", sq->path, strerror(e));
-        talloc_free(wal);
-        return OPEN_FATAL;
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        snprintf(err, errlen, "database %s is not a regular file", sq->path);
-        close(fd);
-        talloc_free(wal);
-        return OPEN_FATAL;
-    }
-    close(fd);
-    if (existed && sb.st_size == 0 && file_size(wal) <= 0) {
-        *why = "the file is empty (truncated)";
-        talloc_free(wal);
-        return OPEN_BAD_FILE;
-    }
-    talloc_free(wal);
-    return OPEN_OK;
-}
-
-/* ---- opening, schema, key check ---- */
-
-static enum open_res classify(struct store_sqlite *sq, int rc, const char *what, const char **why,
-                              char *err, size_t errlen)
-{
-    if (rc_is_bad_file(rc)) {
-        *why = talloc_asprintf(sq, "%s: %s", what, sqlite3_errmsg(sq->db));
-        return OPEN_BAD_FILE;
-    }
-    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-        snprintf(err, errlen, "database %s is locked: is another cachetd using this state_dir?",
-                 sq->path);
-    } else {
-        snprintf(err, errlen, "database %s: %s: %s", sq->path, what,
-                 sq->db != NULL ? sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
-    }
-    return OPEN_FATAL;
-}
-
-/* Run sql returning one value (or none). *out is talloc'ed text, NULL if no row. */
-static int query_text(struct store_sqlite *sq, const char *sql, char **out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(sq->db, sql, -1, &s, NULL);
-
-    *out = NULL;
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-            const unsigned char *t = sqlite3_column_text(s, 0);
-            *out = talloc_strdup(sq, t != NULL ? (const char *)t : "");
-            rc = *out != NULL ? SQLITE_DONE : SQLITE_NOMEM;
-        }
-        if (rc == SQLITE_DONE) {
-            rc = SQLITE_OK;
-        }
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* Does the master key open this database? The key check record answers; a database without
- * one (version 0, or the row went missing) is probed with a few records: the key is wrong only
- * if records exist and none of them decrypts. */
-static int check_key(struct store_sqlite *sq, int version, bool *ok, bool *need_keycheck)
-{
-    static const char probe[] = "SELECT rec FROM caches UNION ALL SELECT rec FROM defaults "
-                                "UNION ALL SELECT rec FROM creds LIMIT 16";
-    sqlite3_stmt *s = NULL;
-    struct store_rec r;
-    bool tried = false;
-    int rc;
-
-    *ok = false;
-    *need_keycheck = true;
-    if (version >= 1) {
-        rc = sqlite3_prepare_v2(sq->db, "SELECT value FROM meta WHERE key = '" KEYCHECK_KEY "'",
-                                -1, &s, NULL);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-            int ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 0),
-                                       (size_t)sqlite3_column_bytes(s, 0), &r);
-            sqlite3_finalize(s);
-            if (ret == EBADMSG) {
-                return SQLITE_OK; /* *ok = false */
-            }
-            *ok = true;
-            *need_keycheck = ret != 0 || !store_crypt_is_keycheck(&r);
-            talloc_free(r.plain);
-            return SQLITE_OK;
-        }
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE) {
-            return rc;
-        }
-    }
-    rc = sqlite3_prepare_v2(sq->db, probe, -1, &s, NULL);
-    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 0),
-                                   (size_t)sqlite3_column_bytes(s, 0), &r);
-        tried = true;
-        if (ret != EBADMSG) {
-            talloc_free(r.plain);
-            *ok = true;
-            break;
-        }
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW && rc != SQLITE_OK) {
-        return rc;
-    }
-    if (!tried) {
-        *ok = true;
-    }
-    return SQLITE_OK;
-}
-
-static int write_keycheck(struct store_sqlite *sq)
-{
-    struct store_rec r;
-    sqlite3_stmt *s = NULL;
-    uint8_t *ct;
-    size_t len;
-    int rc;
-
-    store_crypt_keycheck_rec(&r);
-    if (store_crypt_seal(sq->crypt, sq, &r, &ct, &len) != 0) {
-        return SQLITE_NOMEM;
-    }
-    rc = sqlite3_prepare_v2(sq->db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('"
-                            KEYCHECK_KEY "', ?1)", -1, &s, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_blob(s, 1, ct, (int)len, SQLITE_STATIC);
-        rc = sqlite3_step(s);
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    sqlite3_finalize(s);
-    talloc_free(ct);
-    return rc;
-}
-
-/* Bring the schema to SCHEMA_VERSION and make sure the key check matches. */
-static enum open_res setup_schema(struct store_sqlite *sq, const char **why, char *err,
-                                  size_t errlen)
-{
-    char *v = NULL;
-    int version;
-    bool fresh = false;
-    bool ok = true;
-    bool need_keycheck = true;
-    int rc;
-
-    rc = query_text(sq, "PRAGMA user_version", &v);
-    if (rc != SQLITE_OK) {
-        return classify(sq, rc, "reading the schema version", why, err, errlen);
-    }
-    version = v != NULL ? atoi(v) : 0;
-    TALLOC_FREE(v);
-    if (version > SCHEMA_VERSION) {
-        *why = talloc_asprintf(sq, "schema version %d is newer than this cachetd supports (%d)",
-                               version, SCHEMA_VERSION);
-        return OPEN_NEWER;
-    }
-    if (version == 0) {
-        rc = query_text(sq, "SELECT count(*) FROM sqlite_master", &v);
-        if (rc != SQLITE_OK) {
-            return classify(sq, rc, "reading the schema", why, err, errlen);
-        }
-        fresh = v != NULL && strcmp(v, "0") == 0;
-        TALLOC_FREE(v);
-    }
-    if (!fresh) {
-        rc = check_key(sq, version, &ok, &need_keycheck);
-        if (rc != SQLITE_OK) {
-            return classify(sq, rc, "checking the master key", why, err, errlen);
-        }
-        if (!ok) {
-            return OPEN_BAD_KEY;
-        }
-    }
-    rc = sqlite3_exec(sq->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc == SQLITE_OK && fresh) {
-        rc = sqlite3_exec(sq->db, schema_v1, NULL, NULL, NULL);
-    } else if (rc == SQLITE_OK && version == 0) {
-        util_log(UTIL_LOG_INFO, "upgrading database %s from schema version 0 to %d", sq->path,
-                 SCHEMA_VERSION);
-        rc = sqlite3_exec(sq->db, migrate_v0, NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK && need_keycheck) {
-        rc = write_keycheck(sq);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
-    }
-    if (rc != SQLITE_OK) {
-        enum open_res res = classify(sq, rc, version == 0 ? "creating or upgrading the schema"
-                                                          : "writing the key check",
-                                     why, err, errlen);
-        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
-        return res;
-    }
-    return OPEN_OK;
-}
-
-static enum open_res db_open(struct store_sqlite *sq, const char **why, char *err, size_t errlen)
-{
-    static const char *const pragmas[] = {
-        /* Before WAL: one process owns the database (a second cachetd on the same state_dir
-         * fails at open instead of corrupting the authority), and no -shm file is needed. */
-        "PRAGMA locking_mode = EXCLUSIVE",
-        "PRAGMA journal_mode = WAL",
-        "PRAGMA synchronous = NORMAL", /* see the top of this file */
-        "PRAGMA secure_delete = FAST",
-        "PRAGMA trusted_schema = OFF",
-    };
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    enum open_res res;
-    char *v = NULL;
-    int rc;
-
-#ifdef SQLITE_OPEN_NOFOLLOW
-    flags |= SQLITE_OPEN_NOFOLLOW;
-#endif
-    res = prepare_file(sq, why, err, errlen);
-    if (res != OPEN_OK) {
-        return res;
-    }
-    rc = sqlite3_open_v2(sq->path, &sq->db, flags, NULL);
-    if (rc != SQLITE_OK) {
-        return classify(sq, rc, "open", why, err, errlen);
-    }
-    sqlite3_extended_result_codes(sq->db, 1);
-    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
-        rc = sqlite3_exec(sq->db, pragmas[i], NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-            return classify(sq, rc, pragmas[i], why, err, errlen);
-        }
-    }
-    rc = query_text(sq, "PRAGMA journal_mode", &v);
-    if (rc != SQLITE_OK || v == NULL || strcmp(v, "wal") != 0) {
-        talloc_free(v);
-        return rc != SQLITE_OK ? classify(sq, rc, "journal_mode", why, err, errlen)
-                               : classify(sq, SQLITE_IOERR, "cannot enable WAL", why, err, errlen);
-    }
-    talloc_free(v);
-    /* Reads every page once: truncation and damaged pages show up here, before anything is
-     * loaded, rather than half way through. */
-    rc = query_text(sq, "PRAGMA quick_check(1)", &v);
-    if (rc != SQLITE_OK) {
-        return classify(sq, rc, "integrity check", why, err, errlen);
-    }
-    if (v == NULL || strcmp(v, "ok") != 0) {
-        *why = talloc_asprintf(sq, "integrity check: %s", v != NULL ? v : "no answer");
-        talloc_free(v);
-        return OPEN_BAD_FILE;
-    }
-    talloc_free(v);
-    res = setup_schema(sq, why, err, errlen);
-    if (res != OPEN_OK) {
-        return res;
-    }
-    for (int i = 0; i < S_COUNT; i++) {
-        rc = sqlite3_prepare_v3(sq->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sq->stmt[i],
-                                NULL);
-        if (rc != SQLITE_OK) {
-            return classify(sq, rc, "preparing statements", why, err, errlen);
-        }
-    }
-    return OPEN_OK;
-}
-
-/* ---- loading ---- */
-
-struct load {
-    struct store_sqlite *sq;
-    size_t caches;
-    size_t creds;
-    size_t defaults;
-    int64_t *drop[3]; /* rowids of dropped rows: caches, creds, defaults */
-    size_t ndrop[3];
-};
-
-enum { T_CACHES, T_CREDS, T_DEFAULTS };
-static const char *const table_name[] = { "caches", "creds", "defaults" };
-
-/* The owner key in columns col, col+1, col+2 (uid, session, boot_id). */
-static bool col_owner(sqlite3_stmt *s, int col, struct store_owner_key *k)
-{
-    int64_t uid = sqlite3_column_int64(s, col);
-    int64_t session = sqlite3_column_int64(s, col + 1);
-    const void *boot = sqlite3_column_blob(s, col + 2);
-
-    memset(k, 0, sizeof(*k));
-    k->uid = (uint32_t)uid;
-    k->session = (uint32_t)session;
-    if (sqlite3_column_bytes(s, col + 2) != STORE_BOOT_ID_LEN) {
-        return false;
-    }
-    memcpy(k->boot_id, boot, STORE_BOOT_ID_LEN);
-    return sqlite3_column_type(s, col) == SQLITE_INTEGER && uid >= 0 && uid <= UINT32_MAX &&
-           sqlite3_column_type(s, col + 1) == SQLITE_INTEGER && session >= 0 &&
-           session <= UINT32_MAX;
-}
-
-static const uint8_t *col_uuid(sqlite3_stmt *s, int col)
-{
-    const uint8_t *p = sqlite3_column_blob(s, col);
-
-    return sqlite3_column_bytes(s, col) == STORE_UUID_LEN ? p : NULL;
-}
-
-/* Decrypt the record in column col of the current row. */
-static int col_open(struct store_sqlite *sq, sqlite3_stmt *s, int col, struct store_rec *r)
-{
-    return store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, col),
-                            (size_t)sqlite3_column_bytes(s, col), r);
-}
-
-static const char *drop_reason(int ret)
-{
-    switch (ret) {
-    case EBADMSG:
-        return "integrity check failed (tampered, or sealed under another key)";
-    case EPROTO:
-        return "malformed record";
-    case EXDEV:
-        return "it belongs to another row (moved or swapped ciphertext)";
-    case EINVAL:
-        return "unusable contents (bad principal or credential, or duplicate name)";
-    default:
-        return strerror(ret);
-    }
-}
-
-/* Log and remember a dropped row. Returns an sqlite code: OK, or NOMEM to abort the load. */
-static int drop(struct load *ld, int table, sqlite3_stmt *s, const char *what,
-                const struct store_owner_key *k, const uint8_t *uuid, int ret)
-{
-    int64_t *a = talloc_realloc(ld->sq, ld->drop[table], int64_t, ld->ndrop[table] + 1);
-    char hex[2 * STORE_UUID_LEN + 1] = "";
-
-    if (ret == ENOMEM || a == NULL) {
-        return SQLITE_NOMEM;
-    }
-    if (uuid != NULL) {
-        uuid_hex(uuid, hex);
-    }
-    util_log(UTIL_LOG_WARNING, "dropping %s %s of uid %u session %u: %s", what, hex, k->uid,
-             k->session, drop_reason(ret));
-    a[ld->ndrop[table]++] = sqlite3_column_int64(s, 0);
-    ld->drop[table] = a;
-    return SQLITE_OK;
-}
-
-/* Credentials of c, in order. Columns: rowid, uuid, seq, rec. */
-static int load_creds(struct load *ld, sqlite3_stmt *s, struct store_cache *c)
-{
-    struct store_sqlite *sq = ld->sq;
-    const struct store_owner_key *k = &c->owner->key;
-    int rc;
-
-    bind_owner(s, k);
-    bind_uuid(s, 4, c->uuid);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const uint8_t *uuid = col_uuid(s, 1);
-        struct store_rec r;
-        int ret = col_open(sq, s, 3, &r);
-
-        if (ret == 0 && (uuid == NULL || r.type != STORE_REC_CRED ||
-                         !store_owner_key_eq(&r.owner, k) ||
-                         memcmp(r.cache_uuid, c->uuid, STORE_UUID_LEN) != 0 ||
-                         memcmp(r.cred_uuid, uuid, STORE_UUID_LEN) != 0)) {
-            ret = EXDEV;
-        }
-        if (ret == 0 && !store_load_cred(sq->st, c, uuid, (uint64_t)sqlite3_column_int64(s, 2),
-                                         r.blob.p, r.blob.len)) {
-            ret = EINVAL;
-        }
-        talloc_free(r.plain);
-        if (ret == 0) {
-            ld->creds++;
-        } else if ((rc = drop(ld, T_CREDS, s, "credential", k, uuid, ret)) != SQLITE_OK) {
-            break;
-        }
-    }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Caches in creation order, each followed by its credentials. */
-static int load_caches(struct load *ld)
-{
-    struct store_sqlite *sq = ld->sq;
-    sqlite3_stmt *s = NULL;
-    sqlite3_stmt *cs = NULL;
-    int rc;
-
-    rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                    "ORDER BY pos, rowid", -1, &s, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uuid, seq, rec FROM creds WHERE " OWNER
-                                        " AND cache_uuid = ?4 ORDER BY seq, rowid",
-                                -1, &cs, NULL);
-    }
-    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_owner_key k;
-        bool keys_ok = col_owner(s, 1, &k);
-        const uint8_t *uuid = col_uuid(s, 4);
-        struct store_cache *c = NULL;
-        struct store_rec r;
-        int ret = col_open(sq, s, 5, &r);
-
-        if (ret == 0 && (!keys_ok || uuid == NULL || r.type != STORE_REC_CACHE ||
-                         !store_owner_key_eq(&r.owner, &k) ||
-                         memcmp(r.cache_uuid, uuid, STORE_UUID_LEN) != 0)) {
-            ret = EXDEV;
-        }
-        if (ret == 0) {
-            c = store_load_cache(sq->st, &k, r.name, uuid, r.blob.p, r.blob.len, r.offset);
-            ret = c != NULL ? 0 : EINVAL;
-        }
-        talloc_free(r.plain);
-        if (ret == 0) {
-            ld->caches++;
-            rc = load_creds(ld, cs, c);
-        } else {
-            /* Its credentials become orphans and are deleted with it. */
-            rc = drop(ld, T_CACHES, s, "cache", &k, uuid, ret);
-        }
-    }
-    sqlite3_finalize(s);
-    sqlite3_finalize(cs);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static int load_defaults(struct load *ld)
-{
-    struct store_sqlite *sq = ld->sq;
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, boot_id, rec FROM defaults",
-                                -1, &s, NULL);
-
-    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_owner_key k;
-        bool keys_ok = col_owner(s, 1, &k);
-        struct store_rec r;
-        int ret = col_open(sq, s, 4, &r);
-
-        if (ret == 0 &&
-            (!keys_ok || r.type != STORE_REC_DEFAULT || !store_owner_key_eq(&r.owner, &k))) {
-            ret = EXDEV;
-        }
-        if (ret == 0 && !store_load_default(sq->st, &k, r.name)) {
-            ret = ENOMEM;
-        }
-        talloc_free(r.plain);
-        if (ret == 0) {
-            ld->defaults++;
-        } else {
-            rc = drop(ld, T_DEFAULTS, s, "default cache name", &k, NULL, ret);
-        }
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Dropped records are unreadable under the verified master key (tampered or damaged) or refer
- * to nothing: delete them so that they are not reported at every start. */
-static int delete_dropped(struct load *ld, size_t *orphans)
-{
-    struct store_sqlite *sq = ld->sq;
-    int rc = sqlite3_exec(sq->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-
-    for (int t = 0; t < 3 && rc == SQLITE_OK; t++) {
-        sqlite3_stmt *s = NULL;
-        char *sql = talloc_asprintf(sq, "DELETE FROM %s WHERE rowid = ?1", table_name[t]);
-        if (sql == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        rc = sqlite3_prepare_v2(sq->db, sql, -1, &s, NULL);
-        talloc_free(sql);
-        for (size_t i = 0; i < ld->ndrop[t] && rc == SQLITE_OK; i++) {
-            sqlite3_bind_int64(s, 1, ld->drop[t][i]);
-            rc = sqlite3_step(s);
-            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-            sqlite3_reset(s);
-        }
-        sqlite3_finalize(s);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(sq->db, "DELETE FROM creds WHERE NOT EXISTS (SELECT 1 FROM caches k "
-                                  "WHERE k.uid = creds.uid AND k.session = creds.session "
-                                  "AND k.boot_id = creds.boot_id AND k.uuid = creds.cache_uuid)",
-                          NULL, NULL, NULL);
-        *orphans = (size_t)sqlite3_changes(sq->db);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
-    }
-    if (rc != SQLITE_OK) {
-        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    return rc;
-}
-
-static bool wipe_owner(struct store_owner *o, void *arg)
-{
-    (void)store_owner_wipe(arg, o); /* no backend attached yet: memory only */
-    TALLOC_FREE(o->default_name);
-    return true;
-}
-
-static enum open_res load_all(struct store_sqlite *sq, const char **why, char *err,
-                              size_t errlen)
-{
-    struct load ld = { .sq = sq };
-    size_t orphans = 0;
-    size_t dropped;
-    int rc = sqlite3_exec(sq->db, "BEGIN", NULL, NULL, NULL);
-
-    if (rc == SQLITE_OK) {
-        rc = load_caches(&ld);
-    }
-    if (rc == SQLITE_OK) {
-        rc = load_defaults(&ld);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
-    } else {
-        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK) {
-        rc = delete_dropped(&ld, &orphans);
-    }
-    for (int t = 0; t < 3; t++) {
-        TALLOC_FREE(ld.drop[t]);
-    }
-    if (rc != SQLITE_OK) {
-        /* Half a store is worse than none: forget what was loaded. */
-        store_foreach_owner(sq->st, wipe_owner, sq->st);
-        return classify(sq, rc, "loading", why, err, errlen);
-    }
-    dropped = ld.ndrop[T_CACHES] + ld.ndrop[T_CREDS] + ld.ndrop[T_DEFAULTS];
-    if (orphans > 0) {
-        util_log(UTIL_LOG_WARNING, "dropped %zu credential records whose cache is gone", orphans);
-    }
-    util_log(dropped + orphans > 0 ? UTIL_LOG_WARNING : UTIL_LOG_INFO,
-             "loaded %zu caches, %zu credentials and %zu default cache names from %s"
-             " (%zu records dropped)",
-             ld.caches, ld.creds, ld.defaults, sq->path, dropped + orphans);
-    return OPEN_OK;
-}
-
 /* ---- entry point ---- */
+
+static enum open_res prepare_statements(struct store_sqlite *sq, const char **why, char *err,
+                                        size_t errlen)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(sq->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &sq->stmt[i], NULL);
+        if (rc != SQLITE_OK) {
+            /* A table or column missing under a current version number: not our schema. */
+            return store_sqlite_classify(sq, rc, "preparing statements", why, err, errlen);
+        }
+    }
+    return OPEN_OK;
+}
 
 static const char *aside_tag(enum open_res res)
 {
@@ -1247,8 +443,7 @@ static void log_moved(struct store_sqlite *sq, enum open_res res, const char *wh
                  "database %s was not written with the master key from %s%s; moved it aside "
                  "to %s, starting with an empty store",
                  sq->path, store_crypt_key_source(sq->crypt),
-                 store_crypt_key_created(sq->crypt) ? " (created just now: was the key lost?)"
-                                                    : "",
+                 store_crypt_key_created(sq->crypt) ? " (created just now: was the key lost?)" : "",
                  moved);
     } else {
         util_log(UTIL_LOG_ERROR,
@@ -1266,7 +461,7 @@ int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqli
     int ret;
 
     snprintf(err, errlen, "unknown error");
-    ret = check_state_dir(opt->state_dir, err, errlen);
+    ret = store_sqlite_check_state_dir(opt->state_dir, err, errlen);
     if (ret != 0) {
         return ret;
     }
@@ -1276,7 +471,7 @@ int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqli
         return ENOMEM;
     }
     sq->st = st;
-    sq->path = talloc_asprintf(sq, "%s/%s", opt->state_dir, DB_NAME);
+    sq->path = talloc_asprintf(sq, "%s/%s", opt->state_dir, STORE_SQLITE_DB_NAME);
     if (sq->path == NULL) {
         talloc_free(sq);
         snprintf(err, errlen, "out of memory");
@@ -1295,15 +490,18 @@ int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqli
         const char *why = NULL;
         char *moved;
 
-        res = db_open(sq, &why, err, errlen);
+        res = store_sqlite_db_open(sq, &why, err, errlen);
         if (res == OPEN_OK) {
-            res = load_all(sq, &why, err, errlen);
+            res = prepare_statements(sq, &why, err, errlen);
+        }
+        if (res == OPEN_OK) {
+            res = store_sqlite_load(sq, &why, err, errlen);
         }
         if (res == OPEN_OK || res == OPEN_FATAL || attempt == 1) {
             break;
         }
         db_close(sq, false);
-        moved = move_aside(sq, sq->path, aside_tag(res));
+        moved = store_sqlite_move_aside(sq, sq->path, aside_tag(res));
         if (moved == NULL) {
             snprintf(err, errlen, "database %s is unusable (%s) and cannot be moved aside",
                      sq->path, why != NULL ? why : aside_tag(res));
@@ -1315,10 +513,9 @@ int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqli
     }
     if (res != OPEN_OK) {
         if (res != OPEN_FATAL) {
-            snprintf(err, errlen, "database %s is still unusable after moving it aside",
-                     sq->path);
+            snprintf(err, errlen, "database %s is still unusable after moving it aside", sq->path);
         }
-        store_foreach_owner(st, wipe_owner, st);
+        store_sqlite_forget(st);
         talloc_free(sq);
         return EIO;
     }

@@ -103,7 +103,7 @@ static void cred(struct buf *b, const char *client, const char *s1, const char *
     u32(b, 1700000000);
     u32(b, 4000000000u);
     u32(b, 0);
-    u8(b, 0);          /* is_skey */
+    u8(b, 0);           /* is_skey */
     u32(b, 0x40e10000); /* ticket flags */
     u32(b, 0);          /* addresses */
     u32(b, 0);          /* authdata */
@@ -129,8 +129,7 @@ static void seal_and_insert(const char *sql, uint32_t uid, uint32_t session, con
     }
     out.ciphertext.length = (unsigned)len;
     out.ciphertext.data = malloc(len);
-    if (out.ciphertext.data == NULL ||
-        krb5_c_encrypt(kctx, &kb, USAGE, NULL, &in, &out) != 0) {
+    if (out.ciphertext.data == NULL || krb5_c_encrypt(kctx, &kb, USAGE, NULL, &in, &out) != 0) {
         fprintf(stderr, "encryption failed\n");
         exit(1);
     }
@@ -208,8 +207,8 @@ static void add_default(uint32_t uid, uint32_t session, const char *name)
 
     hdr(&b, 3, uid, session);
     put(&b, name, strlen(name) + 1);
-    seal_and_insert("INSERT INTO defaults (uid, session, rec) VALUES (?, ?, ?)", uid, session,
-                    NULL, NULL, &b);
+    seal_and_insert("INSERT INTO defaults (uid, session, rec) VALUES (?, ?, ?)", uid, session, NULL,
+                    NULL, &b);
 }
 
 static void read_key(const char *path, uint8_t *key)

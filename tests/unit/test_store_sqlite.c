@@ -38,9 +38,9 @@
 
 struct env {
     TALLOC_CTX *mem;
-    char dir[PATH_MAX];   /* temporary root */
+    char dir[PATH_MAX];       /* temporary root */
     char state[PATH_MAX + 8]; /* <dir>/state: the state_dir, not created in advance */
-    const char *key_file; /* NULL: <state>/master.key */
+    const char *key_file;     /* NULL: <state>/master.key */
     struct store *st;
     struct store_sqlite *sq;
 };
@@ -306,8 +306,7 @@ static void wr_princ(struct util_wr *wr, const char *s)
     }
 }
 
-static void wr_cred(struct util_wr *wr, const char *client, const char *server,
-                    const char *ticket)
+static void wr_cred(struct util_wr *wr, const char *client, const char *server, const char *ticket)
 {
     uint8_t key[32];
 
@@ -362,8 +361,7 @@ static struct kcm_cred *mk_cred(struct env *e, const char *client, const char *s
 }
 
 /* REPLACE's credential region: n x (u32 len, cred); servers "svc<i>/h@R", tickets tag-<i>. */
-static struct util_data mk_cred_list(struct env *e, const char *client, uint32_t n,
-                                     const char *tag)
+static struct util_data mk_cred_list(struct env *e, const char *client, uint32_t n, const char *tag)
 {
     uint8_t buf[16384];
     struct util_wr wr;
@@ -409,8 +407,7 @@ static struct store_cache *init_cache(struct env *e, struct store_owner *o, cons
     return c;
 }
 
-static void add_cred(struct env *e, struct store_cache *c, const char *server,
-                     const char *ticket)
+static void add_cred(struct env *e, struct store_cache *c, const char *server, const char *ticket)
 {
     char client[256];
     struct kcm_princ *p = &c->princ;
@@ -476,21 +473,18 @@ static char *dump(struct env *e)
     }
     for (size_t i = 0; i < os.n; i++) {
         struct store_owner *o = os.v[i];
-        s = talloc_asprintf_append(s, "owner %u/%u/%s default=%s caches=%zu bytes=%zu\n",
-                                   o->key.uid, o->key.session,
-                                   hex(s, o->key.boot_id, STORE_BOOT_ID_LEN),
-                                   o->default_name != NULL ? o->default_name : "-", o->ncaches,
-                                   o->bytes);
+        s = talloc_asprintf_append(
+            s, "owner %u/%u/%s default=%s caches=%zu bytes=%zu\n", o->key.uid, o->key.session,
+            hex(s, o->key.boot_id, STORE_BOOT_ID_LEN),
+            o->default_name != NULL ? o->default_name : "-", o->ncaches, o->bytes);
         for (struct store_cache *c = o->caches; c != NULL; c = c->next) {
             s = talloc_asprintf_append(s, "  cache %s uuid=%s offset=%d princ=%s creds=%zu\n",
                                        c->name, hex(s, c->uuid, STORE_UUID_LEN), c->kdc_offset,
-                                       hex(s, c->princ_blob->p, c->princ_blob->len),
-                                       c->ncreds);
+                                       hex(s, c->princ_blob->p, c->princ_blob->len), c->ncreds);
             for (struct store_cred *cr = c->creds; cr != NULL; cr = cr->next) {
-                s = talloc_asprintf_append(s, "    cred %s seq=%llu %s\n",
-                                           hex(s, cr->uuid, STORE_UUID_LEN),
-                                           (unsigned long long)cr->seq,
-                                           hex(s, cr->blob->p, cr->blob->len));
+                s = talloc_asprintf_append(
+                    s, "    cred %s seq=%llu %s\n", hex(s, cr->uuid, STORE_UUID_LEN),
+                    (unsigned long long)cr->seq, hex(s, cr->blob->p, cr->blob->len));
             }
         }
     }
@@ -552,11 +546,11 @@ static void populate(struct env *e)
     assert_int_equal(store_cache_destroy(e->st, c), STORE_OK);
     assert_int_equal(store_set_default(e->st, a, "1000:q"), STORE_OK);
 
-    assert_int_equal(store_cache_replace(e->st, b, "1001:r", mk_princ(e, "alice@EXAMPLE.TEST"),
-                                         12, 3, mk_cred_list(e, "alice@EXAMPLE.TEST", 3, "r1")),
+    assert_int_equal(store_cache_replace(e->st, b, "1001:r", mk_princ(e, "alice@EXAMPLE.TEST"), 12,
+                                         3, mk_cred_list(e, "alice@EXAMPLE.TEST", 3, "r1")),
                      STORE_OK);
-    assert_int_equal(store_cache_replace(e->st, b, "1001:r", mk_princ(e, "alice@EXAMPLE.TEST"),
-                                         -1, 2, mk_cred_list(e, "alice@EXAMPLE.TEST", 2, "r2")),
+    assert_int_equal(store_cache_replace(e->st, b, "1001:r", mk_princ(e, "alice@EXAMPLE.TEST"), -1,
+                                         2, mk_cred_list(e, "alice@EXAMPLE.TEST", 2, "r2")),
                      STORE_OK);
     assert_int_equal(store_set_default(e->st, b, "1001:r"), STORE_OK);
 }
@@ -894,8 +888,7 @@ static void test_v0_fixture_upgrade(void **state)
 
     /* Upgraded on disk; new records (format 2) mix with migrated ones (format 1). */
     add_cred(e, o->caches, "host/new@V0.TEST", "after-upgrade");
-    assert_int_equal(store_cache_move(e->st, owner(e, 1000, 0, 0)->caches, "1000:moved"),
-                     STORE_OK);
+    assert_int_equal(store_cache_move(e->st, owner(e, 1000, 0, 0)->caches, "1000:moved"), STORE_OK);
     before = dump(e);
     close_db(e);
     assert_int_equal(sql_int(e, "PRAGMA user_version"), 1);

@@ -1,0 +1,91 @@
+/* Internals shared by the two halves of the sqlite backend: store_sqlite.c (write-through,
+ * lifetime, entry point) and store_sqlite_open.c (start-up: files, schema, key check, load).
+ * Not for use outside src/store. */
+#ifndef CACHET_STORE_SQLITE_INT_H
+#define CACHET_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <talloc.h>
+
+#include "store/store.h"
+#include "store/store_crypt.h"
+
+#define STORE_SQLITE_DB_NAME "cachet.sqlite"
+#define STORE_SQLITE_SCHEMA_VERSION 1
+/* Owner key columns, bound as ?1 ?2 ?3 by store_sqlite_bind_owner(). */
+#define STORE_SQLITE_OWNER "uid = ?1 AND session = ?2 AND boot_id = ?3"
+
+enum stmt_id {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_CACHE_UPD,
+    S_CACHE_INS,
+    S_CACHE_POS,
+    S_CACHE_DEL,
+    S_CREDS_DEL,
+    S_CRED_PUT,
+    S_CRED_DEL,
+    S_DEF_PUT,
+    S_DEF_DEL,
+    S_OWNER_DEL_CREDS,
+    S_OWNER_DEL_CACHES,
+    S_OWNER_DEL_DEFAULT,
+    S_COUNT
+};
+
+/* Position of a cache deleted in the current transaction: MOVE_CACHE deletes and re-puts a
+ * cache that keeps its place in memory, so it keeps its place on disk too. */
+struct pos_memo {
+    struct store_owner_key key;
+    uint8_t uuid[STORE_UUID_LEN];
+    int64_t pos;
+};
+
+struct store_sqlite;
+
+/* Child of the store: whichever of store and backend goes first detaches the other. */
+struct sqlite_link {
+    struct store_sqlite *sq;
+};
+
+struct store_sqlite {
+    struct store *st;
+    struct sqlite_link *link;
+    struct store_crypt *crypt;
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmt[S_COUNT];
+    struct pos_memo *memo;
+    size_t nmemo;
+};
+
+/* Why an open attempt did not produce a usable database. */
+enum open_res {
+    OPEN_OK,
+    OPEN_BAD_FILE, /* corrupt, truncated, not a database, foreign schema: move aside */
+    OPEN_BAD_KEY,  /* sealed under another master key: move aside */
+    OPEN_NEWER,    /* written by a newer cachet: move aside */
+    OPEN_FATAL,    /* I/O error, locked, permissions: refuse to start (err says why) */
+};
+
+/* Create state_dir (0700) if missing; refuse one that is not ours or is group/world writable. */
+int store_sqlite_check_state_dir(const char *dir, char *err, size_t errlen);
+/* Rename path and its -wal/-shm to path.<what>-<UTC time>[.n]. Returns the new name or NULL. */
+char *store_sqlite_move_aside(TALLOC_CTX *mem, const char *path, const char *what);
+/* Map an sqlite failure at start-up to a disposition; fills *why or err. */
+enum open_res store_sqlite_classify(struct store_sqlite *sq, int rc, const char *what,
+                                    const char **why, char *err, size_t errlen);
+/* Open sq->path: pragmas, integrity check, schema creation or migration, key check. */
+enum open_res store_sqlite_db_open(struct store_sqlite *sq, const char **why, char *err,
+                                   size_t errlen);
+/* Load every record into sq->st; dropped records are logged and deleted. */
+enum open_res store_sqlite_load(struct store_sqlite *sq, const char **why, char *err,
+                                size_t errlen);
+/* Forget everything loaded into st (no backend attached yet: memory only). */
+void store_sqlite_forget(struct store *st);
+void store_sqlite_bind_owner(sqlite3_stmt *s, const struct store_owner_key *k);
+
+#endif
