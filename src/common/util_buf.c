@@ -5,7 +5,7 @@
 
 void util_rd_init(struct util_rd *rd, const uint8_t *p, size_t len)
 {
-    rd->p = p;
+    rd->p = p != NULL ? p : (const uint8_t *)""; /* no pointer arithmetic on NULL */
     rd->len = p != NULL ? len : 0;
     rd->pos = 0;
     rd->err = false;
