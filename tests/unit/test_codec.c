@@ -1168,11 +1168,21 @@ static void test_util_rd(void **state)
         util_rd_init(&rd, m, sizeof(m));
         assert_int_equal(util_rd_i32(&rd), -2);
     }
-    /* NULL input is an empty input. */
+    /* NULL input is an empty input (what kcm_reply_parse gives for an outer error): every
+     * read fails cleanly, without arithmetic on or memchr of a NULL pointer (UBSan). */
     util_rd_init(&rd, NULL, 100);
     assert_int_equal(util_rd_left(&rd), 0);
     assert_true(util_rd_done(&rd));
     assert_int_equal(util_rd_u8(&rd), 0);
+    assert_false(util_rd_ok(&rd));
+    util_rd_init(&rd, NULL, 0);
+    assert_null(util_rd_cstr(&rd, 10));
+    assert_false(util_rd_ok(&rd));
+    util_rd_init(&rd, NULL, 0);
+    (void)util_rd_bytes(&rd, 0);
+    assert_true(util_rd_done(&rd));
+    d = util_rd_data(&rd);
+    assert_int_equal(d.len, 0);
     assert_false(util_rd_ok(&rd));
 }
 
