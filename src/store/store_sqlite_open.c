@@ -545,10 +545,14 @@ static const char *drop_reason(int ret)
 static int drop(struct load *ld, int table, sqlite3_stmt *s, const char *what,
                 const struct store_owner_key *k, const uint8_t *uuid, int ret)
 {
-    int64_t *a = talloc_realloc(ld->sq, ld->drop[table], int64_t, ld->ndrop[table] + 1);
     char hex[2 * STORE_UUID_LEN + 1] = "";
+    int64_t *a;
 
-    if (ret == ENOMEM || a == NULL) {
+    if (ret == ENOMEM) {
+        return SQLITE_NOMEM;
+    }
+    a = talloc_realloc(ld->sq, ld->drop[table], int64_t, ld->ndrop[table] + 1);
+    if (a == NULL) {
         return SQLITE_NOMEM;
     }
     if (uuid != NULL) {
@@ -756,7 +760,7 @@ enum open_res store_sqlite_load(struct store_sqlite *sq, const char **why, char 
     }
     if (rc != SQLITE_OK) {
         /* Half a store is worse than none: forget what was loaded. */
-        store_foreach_owner(sq->st, forget_owner, sq->st);
+        store_sqlite_forget(sq->st);
         return store_sqlite_classify(sq, rc, "loading", why, err, errlen);
     }
     dropped = ld.ndrop[T_CACHES] + ld.ndrop[T_CREDS] + ld.ndrop[T_DEFAULTS];
