@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/util_log.h"
+#include "kcm/kcm_session_cap.h"
 
 #define KCM_OUT_SMALL 4096
 
@@ -17,6 +18,8 @@ struct kcm_call {
     struct store_owner *owner; /* NULL if the peer has no collection yet */
     TALLOC_CTX *out_ctx;
     struct kcm_out *out;
+    const uint8_t *frame; /* the raw request, for KCM_OPF_RAW handlers */
+    size_t frame_len;
 };
 
 typedef void (*kcm_emit_fn)(struct util_wr *wr, const void *arg);
@@ -24,6 +27,7 @@ typedef int32_t (*kcm_handler_fn)(struct kcm_call *call);
 
 #define KCM_OPF_EXTENSION 0x1u /* MIT extension, switchable off */
 #define KCM_OPF_NAME2 0x2u     /* req->name2 is checked as ACCESS_WRITE too */
+#define KCM_OPF_RAW 0x4u       /* not parsed by the codec: the handler reads call->frame */
 
 struct kcm_op {
     uint16_t opcode;
@@ -344,6 +348,25 @@ static int32_t op_replace(struct kcm_call *call)
                                                 r->offset, r->ncreds, r->creds));
 }
 
+/* cachet extension: session capabilities (kcm_session_cap.h). The peer is the connection's own
+ * record (kcm_srv owns it, so the cast is sound): a valid capability rebinds its session. */
+static int32_t op_session_cap(struct kcm_call *call)
+{
+    uint8_t buf[KCM_SCAP_MAX_REPLY];
+    struct util_data d = { buf, 0 };
+    size_t n = 0;
+    int32_t code = kcm_session_cap_handle((struct util_peer *)call->peer,
+                                          call->k->access->boot_id, call->frame,
+                                          call->frame_len, buf, sizeof(buf), &n);
+
+    d.len = (uint32_t)n;
+    if (code == KCM_RC_OK) {
+        code = emit(call, emit_data, &d);
+    }
+    explicit_bzero(buf, sizeof(buf));
+    return code;
+}
+
 static const struct kcm_op kcm_ops[] = {
     { KCM_OP_NOOP, ACCESS_COLLECTION, 0, op_noop },
     { KCM_OP_GET_NAME, ACCESS_READ, 0, op_get_name },
@@ -367,6 +390,7 @@ static const struct kcm_op kcm_ops[] = {
     { KCM_OP_SET_KDC_OFFSET, ACCESS_WRITE, 0, op_set_kdc_offset },
     { KCM_OP_GET_CRED_LIST, ACCESS_READ, KCM_OPF_EXTENSION, op_get_cred_list },
     { KCM_OP_REPLACE, ACCESS_WRITE, KCM_OPF_EXTENSION, op_replace },
+    { KCM_OP_CACHET_SESSION_CAP, ACCESS_COLLECTION, KCM_OPF_RAW, op_session_cap },
 };
 
 static const struct kcm_op *find_op(uint16_t opcode)
@@ -426,7 +450,8 @@ enum kcm_disposition kcm_dispatch(struct kcm_ctx *k, const struct util_peer *pee
                                   struct kcm_out *out, const char **why)
 {
     struct kcm_req req;
-    struct kcm_call call = { .k = k, .peer = peer, .req = &req, .out_ctx = out_ctx, .out = out };
+    struct kcm_call call = { .k = k, .peer = peer, .req = &req, .out_ctx = out_ctx, .out = out,
+                             .frame = frame, .frame_len = len };
     enum kcm_parse_result pr = kcm_req_parse(frame, len, &req);
     const struct kcm_op *op;
     int32_t code;
@@ -438,7 +463,10 @@ enum kcm_disposition kcm_dispatch(struct kcm_ctx *k, const struct util_peer *pee
         k->errors++;
         return KCM_DISP_DROP;
     }
-    op = pr == KCM_PARSE_OK ? find_op(req.opcode) : NULL;
+    op = find_op(req.opcode);
+    if (pr != KCM_PARSE_OK && op != NULL && !(op->flags & KCM_OPF_RAW)) {
+        op = NULL;
+    }
     if (op == NULL || ((op->flags & KCM_OPF_EXTENSION) && !k->mit_extensions)) {
         /* Well-formed "unsupported": MIT falls back, the connection stays usable. */
         util_log(UTIL_LOG_DEBUG, "opcode %u (%s) unsupported", req.opcode,

@@ -1,0 +1,418 @@
+/* The process's connection to cachetd.
+ *
+ * One connection per process, shared by every handle and context, serialised by one mutex
+ * (KCM is strictly request/reply). It is bound to the login session once, right after connect
+ * (ccp_cap.c), so a handle costs no extra round trip. The connection is dropped and rebuilt
+ * when the process forked (pid changed: the child never talks on its parent's stream), when
+ * the effective uid changed (SO_PEERCRED was captured at connect), when a handle names another
+ * socket, and after any transport error. Every read and write waits in poll() with a deadline,
+ * sends use MSG_NOSIGNAL (no SIGPIPE in the host process), the socket is SOCK_CLOEXEC and a
+ * pthread_atfork child handler closes it in children that do not exec. */
+#include "config.h"
+#include "ccache-plugin/ccp_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <profile.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kcm/kcm_session_cap.h"
+
+static struct {
+    pthread_mutex_t lock;
+    int fd;
+    pid_t pid;
+    uid_t euid;
+    char path[CCP_PATH_MAX];
+} g_conn = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, "" };
+
+static pthread_once_t g_conn_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_conn.lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&g_conn.lock);
+}
+
+static void atfork_child(void)
+{
+    /* The child's copy of the parent's stream must never carry a request. */
+    if (g_conn.fd >= 0) {
+        close(g_conn.fd);
+        g_conn.fd = -1;
+    }
+    pthread_mutex_unlock(&g_conn.lock);
+}
+
+static void conn_once(void)
+{
+    (void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+int ccp_timeout_ms(void)
+{
+    const char *s = secure_getenv(CCP_ENV_TIMEOUT);
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0') {
+        return CCP_DEFAULT_TIMEOUT_MS;
+    }
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v <= 0 || v > 3600) {
+        return CCP_DEFAULT_TIMEOUT_MS;
+    }
+    return (int)(v * 1000);
+}
+
+krb5_error_code ccp_target_init(krb5_context ctx, struct ccp_target *t)
+{
+    const char *env = secure_getenv(CCP_ENV_SOCKET);
+    const char *path = CACHET_DEFAULT_SOCKET;
+    char *prof = NULL;
+    profile_t p = NULL;
+    krb5_error_code ret = 0;
+
+    if (env != NULL && *env != '\0') {
+        path = env;
+    } else if (krb5_get_profile(ctx, &p) == 0) {
+        /* cachet_socket first: kcm_socket may name another KCM server for the KCM: type. */
+        if (profile_get_string(p, "libdefaults", "cachet_socket", NULL, NULL, &prof) != 0 ||
+            prof == NULL) {
+            (void)profile_get_string(p, "libdefaults", "kcm_socket", NULL, NULL, &prof);
+        }
+        if (prof != NULL) {
+            path = prof;
+        }
+    }
+    if (strcmp(path, "-") == 0) {
+        ret = KRB5_KCM_NO_SERVER;
+        krb5_set_error_message(ctx, ret, "SESSION cache: the cachetd socket is disabled ('-')");
+    } else if (strlen(path) >= sizeof(t->path)) {
+        ret = KRB5_CC_BADNAME;
+        krb5_set_error_message(ctx, ret, "SESSION cache: socket path too long: %s", path);
+    } else {
+        strcpy(t->path, path);
+    }
+    profile_release_string(prof);
+    if (p != NULL) {
+        profile_release(p);
+    }
+    return ret;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Wait for fd to become ready; 0, ETIMEDOUT or an errno. */
+static int wait_fd(int fd, short ev, long deadline)
+{
+    struct pollfd pfd = { .fd = fd, .events = ev };
+
+    for (;;) {
+        long left = deadline - now_ms();
+        int n;
+        if (left <= 0) {
+            return ETIMEDOUT;
+        }
+        n = poll(&pfd, 1, (int)left);
+        if (n > 0) {
+            return 0; /* readable, writable, or an error the next call reports */
+        }
+        if (n < 0 && errno != EINTR) {
+            return errno;
+        }
+    }
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n, long deadline)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int e = wait_fd(fd, POLLOUT, deadline);
+            if (e != 0) {
+                return e;
+            }
+            continue;
+        }
+        return w < 0 ? errno : EPIPE;
+    }
+    return 0;
+}
+
+/* 0, ECONNRESET on EOF, ETIMEDOUT or an errno. */
+static int recv_all(int fd, uint8_t *p, size_t n, long deadline)
+{
+    while (n > 0) {
+        ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (r == 0) {
+            return ECONNRESET;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int e = wait_fd(fd, POLLIN, deadline);
+            if (e != 0) {
+                return e;
+            }
+            continue;
+        }
+        return errno;
+    }
+    return 0;
+}
+
+void ccp_reply_free(struct ccp_reply *rep)
+{
+    if (rep->mem != NULL) {
+        explicit_bzero(rep->mem, rep->len); /* replies carry tickets and keys */
+        free(rep->mem);
+    }
+    memset(rep, 0, sizeof(*rep));
+}
+
+static krb5_error_code io_error(krb5_context ctx, int e, const char *what)
+{
+    krb5_error_code ret = KRB5_CC_IO;
+
+    if (e == ETIMEDOUT) {
+        krb5_set_error_message(ctx, ret, "SESSION cache: no answer from cachetd within %d s (%s)",
+                               ccp_timeout_ms() / 1000, what);
+    } else if (e == ECONNRESET || e == EPIPE) {
+        krb5_set_error_message(ctx, ret, "SESSION cache: cachetd closed the connection (%s)",
+                               what);
+    } else {
+        krb5_set_error_message(ctx, ret, "SESSION cache: %s: %s", what, strerror(e));
+    }
+    return ret;
+}
+
+/* Send one frame and read one reply on fd. Transport failures come back as krb5 codes with a
+ * message; *transport tells them from the server's own codes. */
+static krb5_error_code xfer(krb5_context ctx, int fd, const uint8_t *req, size_t reqlen,
+                            struct ccp_reply *rep, bool *transport, int *send_errno)
+{
+    long deadline = now_ms() + ccp_timeout_ms();
+    uint8_t hdr[8];
+    uint32_t len;
+    uint32_t outer;
+    int e;
+
+    memset(rep, 0, sizeof(*rep));
+    *transport = true;
+    *send_errno = 0;
+    e = send_all(fd, req, reqlen, deadline);
+    if (e != 0) {
+        *send_errno = e;
+        return io_error(ctx, e, "sending a request");
+    }
+    e = recv_all(fd, hdr, sizeof(hdr), deadline);
+    if (e != 0) {
+        return io_error(ctx, e, "reading a reply");
+    }
+    len = util_be32(hdr);
+    outer = util_be32(hdr + 4);
+    if (outer != 0) {
+        /* sssd-style error: no payload may follow (kcm-protocol.md §1.3). */
+        if (len != 0) {
+            krb5_set_error_message(ctx, KRB5_KCM_MALFORMED_REPLY,
+                                   "SESSION cache: malformed reply from cachetd");
+            return KRB5_KCM_MALFORMED_REPLY;
+        }
+        *transport = false;
+        return (krb5_error_code)outer;
+    }
+    if (len > KCM_MAX_REPLY) {
+        return KRB5_KCM_REPLY_TOO_BIG;
+    }
+    if (len < 4) {
+        return KRB5_KCM_MALFORMED_REPLY;
+    }
+    rep->mem = malloc(len);
+    if (rep->mem == NULL) {
+        return ENOMEM;
+    }
+    rep->len = len;
+    e = recv_all(fd, rep->mem, len, deadline);
+    if (e != 0) {
+        ccp_reply_free(rep);
+        return io_error(ctx, e, "reading a reply");
+    }
+    *transport = false;
+    util_rd_init(&rep->body, rep->mem + 4, len - 4);
+    if (util_be32(rep->mem) != 0) {
+        krb5_error_code code = (krb5_error_code)util_be32(rep->mem);
+        ccp_reply_free(rep);
+        return code;
+    }
+    return 0;
+}
+
+krb5_error_code ccp_conn_xfer(krb5_context ctx, int fd, const uint8_t *req, size_t reqlen,
+                              struct ccp_reply *rep, bool *transport)
+{
+    int se;
+
+    return xfer(ctx, fd, req, reqlen, rep, transport, &se);
+}
+
+static void conn_drop(void)
+{
+    if (g_conn.fd >= 0) {
+        close(g_conn.fd);
+        g_conn.fd = -1;
+    }
+}
+
+static krb5_error_code conn_open(krb5_context ctx, const struct ccp_target *t)
+{
+    struct sockaddr_un sa;
+    krb5_error_code ret;
+    uint32_t session;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        ret = errno;
+        krb5_set_error_message(ctx, ret, "SESSION cache: socket: %s", strerror(ret));
+        return ret;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, t->path, strlen(t->path) + 1);
+    while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        int e = errno;
+        if (e == EINTR) {
+            continue;
+        }
+        close(fd);
+        if (e == ENOENT || e == ECONNREFUSED) {
+            ret = KRB5_KCM_NO_SERVER;
+            krb5_set_error_message(ctx, ret, "SESSION cache: cachetd is not running (%s: %s)",
+                                   t->path, strerror(e));
+        } else {
+            ret = e;
+            krb5_set_error_message(ctx, ret, "SESSION cache: cannot connect to %s: %s",
+                                   t->path, strerror(e));
+        }
+        return ret;
+    }
+    ret = ccp_cap_bind(ctx, fd, t->path, &session);
+    if (ret != 0) {
+        close(fd);
+        return ret;
+    }
+    g_conn.fd = fd;
+    g_conn.pid = getpid();
+    g_conn.euid = geteuid();
+    strcpy(g_conn.path, t->path);
+    return 0;
+}
+
+/* Called with the lock held. *fresh: the connection was (re)made now. */
+static krb5_error_code conn_ready(krb5_context ctx, const struct ccp_target *t, bool *fresh)
+{
+    *fresh = false;
+    if (g_conn.fd >= 0 && (g_conn.pid != getpid() || g_conn.euid != geteuid() ||
+                           strcmp(g_conn.path, t->path) != 0)) {
+        conn_drop();
+    }
+    if (g_conn.fd >= 0) {
+        return 0;
+    }
+    *fresh = true;
+    return conn_open(ctx, t);
+}
+
+void ccp_build_name(struct util_wr *wr, const void *name)
+{
+    util_wr_cstr(wr, name);
+}
+
+krb5_error_code ccp_call(krb5_context ctx, const struct ccp_target *t, uint16_t opcode,
+                         ccp_build_fn fn, const void *arg, struct ccp_reply *rep)
+{
+    struct util_wr wr;
+    uint8_t *req;
+    size_t len;
+    krb5_error_code ret;
+    bool fresh;
+    bool transport = false;
+    int send_errno = 0;
+
+    memset(rep, 0, sizeof(*rep));
+    util_wr_init(&wr, NULL, 0);
+    kcm_req_begin(&wr, opcode);
+    if (fn != NULL) {
+        fn(&wr, arg);
+    }
+    if (!kcm_req_finish(&wr) || wr.len > KCM_MAX_REPLY) {
+        return KRB5_CC_NOMEM;
+    }
+    len = wr.len;
+    req = malloc(len);
+    if (req == NULL) {
+        return ENOMEM;
+    }
+    util_wr_init(&wr, req, len);
+    kcm_req_begin(&wr, opcode);
+    if (fn != NULL) {
+        fn(&wr, arg);
+    }
+    if (!kcm_req_finish(&wr) || wr.len != len) {
+        free(req);
+        return KRB5_CC_NOMEM;
+    }
+
+    pthread_once(&g_conn_once, conn_once);
+    pthread_mutex_lock(&g_conn.lock);
+    ret = conn_ready(ctx, t, &fresh);
+    if (ret == 0) {
+        ret = xfer(ctx, g_conn.fd, req, len, rep, &transport, &send_errno);
+        if (transport && !fresh && (send_errno == EPIPE || send_errno == ECONNRESET)) {
+            /* Like MIT's client: one reconnect when the daemon closed an idle connection
+             * (or restarted) before this request was sent. */
+            conn_drop();
+            ret = conn_ready(ctx, t, &fresh);
+            if (ret == 0) {
+                ret = xfer(ctx, g_conn.fd, req, len, rep, &transport, &send_errno);
+            }
+        }
+        if (ret != 0 && transport) {
+            conn_drop();
+        }
+    }
+    pthread_mutex_unlock(&g_conn.lock);
+    explicit_bzero(req, len);
+    free(req);
+    return ret;
+}
