@@ -356,8 +356,10 @@ static int setup_control(struct cachetd *d)
         return -1;
     }
     if (ctl_srv_listen(d->ctl, d->cfg.control_socket, err, sizeof(err)) != 0) {
-        util_log(UTIL_LOG_ERROR, _("control socket: %s"), err);
-        return -1;
+        /* Administration is a convenience; serving credentials is the job. */
+        util_log(UTIL_LOG_WARNING, _("control socket: %s; cachetctl will not reach this daemon "
+                                     "(set control_socket, or none)"), err);
+        TALLOC_FREE(d->ctl);
     }
     return 0;
 }
@@ -425,6 +427,7 @@ static int start_gssproxy(struct cachetd *d)
         .config_file = d->cfg.gssproxy_config,
         .config_dir = d->cfg.gssproxy_config_dir,
         .socket = d->cfg.gssproxy_socket,
+        .use_gss_proxy = d->cfg.gssproxy_kernel_file,
     };
 
     return gp_service_start(d, d->ev, &o, &d->gp);
