@@ -63,6 +63,8 @@ static const struct util_opt cachetd_opts[] = {
       "/etc/gssproxy", NULL, false },
     { SEC, "gssproxy_socket", UTIL_OPT_STRING, OFF(gssproxy_socket), 0, CACHETD_PATH_MAX,
       "/var/lib/gssproxy/default.sock", NULL, false },
+    { SEC, "gssproxy_kernel_file", UTIL_OPT_STRING, OFF(gssproxy_kernel_file), 0,
+      CACHETD_PATH_MAX, "/proc/net/rpc/use-gss-proxy", NULL, false },
 };
 
 int cachetd_conf_load(struct cachetd_conf *cfg, const char *path, bool missing_ok, char *err,

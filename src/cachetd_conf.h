@@ -46,6 +46,7 @@ struct cachetd_conf {
     char gssproxy_config[CACHETD_PATH_MAX];     /* "" = none */
     char gssproxy_config_dir[CACHETD_PATH_MAX]; /* NN-*.conf snippets; "" = none */
     char gssproxy_socket[CACHETD_PATH_MAX];     /* services without socket = */
+    char gssproxy_kernel_file[CACHETD_PATH_MAX]; /* use-gss-proxy (tests point elsewhere) */
 };
 
 /* Load defaults, then path (missing_ok: a missing default file is fine). */

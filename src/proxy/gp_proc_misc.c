@@ -68,7 +68,11 @@ int gp_proc_indicate_mechs(struct gp_call *gc, void *argp, void *resp)
             oid_set_to_gssx(gc->mem, attrs, &mi->mech_attrs);
             oid_set_to_gssx(gc->mem, known, &mi->known_mech_attrs);
             for (size_t j = 0; known != GSS_C_NO_OID_SET && j < known->count; j++) {
-                (void)gss_add_oid_set_member(&tmp, &known->elements[j], &known_all);
+                int present = 0;
+                (void)gss_test_oid_set_member(&tmp, &known->elements[j], known_all, &present);
+                if (!present) {
+                    (void)gss_add_oid_set_member(&tmp, &known->elements[j], &known_all);
+                }
             }
             gss_release_oid_set(&tmp, &attrs);
             gss_release_oid_set(&tmp, &known);

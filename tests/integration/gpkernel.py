@@ -309,7 +309,7 @@ def run_raw(sock, hexbody, proc):
     except EOFError as e:
         print("closed: %s" % e)
         return
-    print(rec.hex())
+    print("reply %d bytes: %s" % (len(rec), rec[:24].hex()))
 
 
 if __name__ == "__main__":

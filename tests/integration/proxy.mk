@@ -1,0 +1,17 @@
+# GSS-Proxy service tests (issue 5): the RPC layer, the kernel nfsd accept path, Debian's
+# interposer. Included from tests/integration/Makefile.inc.
+GP_INTEGRATION_TESTS = \
+	tests/integration/t_gp_rpc.sh \
+	tests/integration/t_gp_kernel.sh \
+	tests/integration/t_gp_interposer.sh
+
+TESTS += $(GP_INTEGRATION_TESTS)
+EXTRA_DIST += $(GP_INTEGRATION_TESTS) \
+	tests/integration/gp_lib.sh \
+	tests/integration/gpkernel.py \
+	tests/integration/gprpc.py
+
+check_PROGRAMS += tests/integration/helpers/gp_pair
+tests_integration_helpers_gp_pair_SOURCES = tests/integration/helpers/gp_pair.c
+tests_integration_helpers_gp_pair_CFLAGS = $(AM_CFLAGS) $(GSSAPI_CFLAGS)
+tests_integration_helpers_gp_pair_LDADD = $(GSSAPI_LIBS)

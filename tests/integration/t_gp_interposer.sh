@@ -1,0 +1,59 @@
+#!/bin/bash
+# Debian's gssproxy interposer (proxymech.so, GSS_USE_PROXY=yes, REMOTE_ONLY) drives a GSS
+# initiator/acceptor pair that has no keytab and no credentials: cachetd acquires, initiates
+# and accepts for it. Checks mutual authentication, wrap/unwrap and MIC both ways on the
+# proxied contexts, localname, the procedures seen, and the sealed credential the interposer
+# stores in the client's ccache (credential sync).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gp_lib.sh"
+
+gp_init "GSS-Proxy: Debian proxymech.so interposer against cachetd"
+gp_need_proxymech
+gp_config "[service/apps]" "  mechs = krb5" "  cred_store = keytab:$KDC_KEYTAB" \
+    "  cred_store = client_keytab:$KDC_KEYTAB" "  krb5_principal = alice" "  trusted = yes" \
+    "  allow_client_ccache_sync = yes" "  euid = $ME"
+gp_daemon_start
+
+ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 3
+assert_out_contains "mutual, initiator alice@$KDC_REALM, localname alice"
+assert_out_contains "wrap/unwrap/mic initiator->acceptor ok"
+assert_out_contains "wrap/unwrap/mic acceptor->initiator ok"
+for p in INDICATE_MECHS ACQUIRE_CRED INIT_SEC_CONTEXT ACCEPT_SEC_CONTEXT IMPORT_AND_CANON_NAME; do
+    n=$(gp_count "$p" apps)
+    [ "$n" -ge 1 ] || fail "no $p call reached cachetd"
+    log "$p: $n calls"
+done
+
+# The interposer stored cachetd's sealed credential in the client's ccache.
+ok klist -c "FILE:$T/client.ccache"
+assert_out_contains "Encrypted/Credentials/v1@X-GSSPROXY:"
+assert_out_contains "alice@$KDC_REALM"
+
+# A second run reuses the stored handle (it decrypts: no error, still works).
+ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 1
+ok env $(gp_client_env) "$GP_PAIR" acquire
+assert_out_contains "acquired alice@$KDC_REALM"
+
+# A handle sealed under another key is "no cred", not an error: tamper with the stored blob.
+python3 - "$T/client.ccache" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+# The sealed blob ends the last credential: needs_release (4), second ticket length (4).
+for k in range(len(b) - 48, len(b) - 16):
+    b[k] ^= 0x5a
+open(p, "wb").write(bytes(b))
+PY
+ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 1
+grep -q "credential handle does not decrypt" "$DAEMON_ERR" || fail "tampered handle not detected"
+log "tampered stored credential: treated as none, fresh acquisition"
+
+# Without a matching service (other socket), REMOTE_ONLY clients fail cleanly.
+GP_SOCK_SAVE=$GP_SOCK
+GP_SOCK=$T/nothing-here.sock
+expect_fail env $(gp_client_env) "$GP_PAIR" pair host@localhost 1
+GP_SOCK=$GP_SOCK_SAVE
+daemon_alive
+
+daemon_stop
+it_pass

@@ -1,0 +1,51 @@
+#!/bin/bash
+# The kernel's view: byte-exact nfsd ACCEPT_SEC_CONTEXT calls (linux_lucid_v1 + linux_creds_v1)
+# on ONE connection with several calls in flight after a NULL ping, decoded under the kernel's
+# limits. The lucid key must equal the initiator's context key; linux_creds_v1 must carry the
+# local account for a mapped principal and -1/-1/0 for an unmapped one.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gp_lib.sh"
+
+gp_init "GSS-Proxy: kernel nfsd accept path"
+gp_config "[service/nfs-server]" "  mechs = krb5" "  socket = $GP_KSOCK" \
+    "  cred_store = keytab:$KDC_KEYTAB" "  trusted = yes" "  kernel_nfsd = yes" "  euid = $ME"
+# kernel_nfsd = yes: point the handshake at a file of ours (the real one is /proc/net/rpc/...).
+: >"$T/use-gss-proxy"
+gp_daemon_start gssproxy_kernel_file="$T/use-gss-proxy"
+[ "$(cat "$T/use-gss-proxy")" = 1 ] || fail "kernel_nfsd = yes: '1' not written after listen()"
+grep -q "gssproxy: kernel nfsd uses us" "$DAEMON_ERR" || fail "no log line for the kernel handshake"
+log "kernel handshake: '1' written to the use-gss-proxy file once the sockets listen"
+
+# Initiators: daemon (a local account) and alice (none here, unless the host has one).
+export KRB5CCNAME=FILE:$T/daemon.cc
+kinit_as daemon || fail "kinit daemon"
+ok "$GP_PAIR" token host@localhost 6
+printf '%s\n' "$OUT" >"$T/tokens"
+export KRB5CCNAME=FILE:$T/alice.cc
+kinit_as alice || fail "kinit alice"
+ok "$GP_PAIR" token host@localhost 2
+printf '%s\n' "$OUT" >>"$T/tokens"
+
+ok python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/tokens"
+assert_out_contains "NULL ping answered: empty SUCCESS"
+d_uid=$(id -u daemon) d_gid=$(id -g daemon)
+d_groups=$(id -G daemon | tr ' ' '\n' | sort -n | paste -sd, | sed 's/,/, /g')
+n=$(printf '%s\n' "$OUT" | grep -c "^ok src=daemon@$KDC_REALM creds=($d_uid, $d_gid, [0-9]*, \[")
+[ "$n" = 6 ] || fail "expected 6 daemon contexts with uid $d_uid gid $d_gid, got $n"
+if ! id alice >/dev/null 2>&1; then
+    n=$(printf '%s\n' "$OUT" | grep -c "^ok src=alice@$KDC_REALM creds=(-1, -1, 0, \[\])")
+    [ "$n" = 2 ] || fail "expected 2 unmapped alice contexts (-1, -1, 0), got $n"
+fi
+printf '%s\n' "$OUT" | grep -q "lucid=52B flags=0x2 enctype=18" || fail "aes256 lucid layout"
+log "8 kernel accepts: lucid keys equal the initiator's, creds mapped and unmapped"
+
+# A replayed AP-REQ is refused (major != 0), the connection stays usable.
+head -n 3 "$T/tokens" >"$T/replay"
+if run python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/replay"; then
+    fail "a replayed authenticator was accepted"
+fi
+assert_out_contains "major 0x"
+log "replay refused"
+
+daemon_stop
+it_pass
