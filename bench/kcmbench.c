@@ -17,6 +17,8 @@
  *   list      cccol cursor over the collection (5 caches) + get_principal each
  *   floor     raw AF_UNIX 16-byte request / 16-byte reply against an in-process
  *             single-threaded epoll echo server (the transport floor)
+ *   floorconn the same with a new connection per round trip (connect, 16 bytes
+ *             each way, close): the floor of a connection's cost
  *   clean     not a benchmark: destroy every cache in the collection of the
  *             dedicated --uid (leftovers of an interrupted run) and exit
  */
@@ -55,11 +57,13 @@
 #define HIST_BUCKETS 400        /* log2(ns) * 8 */
 #define ERRMSG_LEN 256
 
-enum workload { W_STORE, W_RETRIEVE, W_ITERATE, W_LIST, W_FLOOR, W_CLEAN };
+enum workload { W_STORE, W_RETRIEVE, W_ITERATE, W_LIST, W_FLOOR, W_FLOORCONN, W_CLEAN };
 
 static const char *const workload_names[] = {
-    "store", "retrieve", "iterate", "list", "floor", "clean"
+    "store", "retrieve", "iterate", "list", "floor", "floorconn", "clean"
 };
+
+#define IS_FLOOR(w) ((w) == W_FLOOR || (w) == W_FLOORCONN)
 
 struct options {
     enum workload workload;
@@ -758,6 +762,8 @@ child_run(int idx, struct child_result *r, int go_fd)
     if (opt.workload == W_FLOOR) {
         floor_fd = floor_connect(r);
         ret = floor_fd < 0 ? -1 : 0;
+    } else if (opt.workload == W_FLOORCONN) {
+        ret = 0;
     } else {
         ret = kcm_setup(&st, idx, r);
     }
@@ -799,6 +805,14 @@ child_run(int idx, struct child_result *r, int go_fd)
         case W_FLOOR:
             ret = op_floor(floor_fd, seq++, r);
             break;
+        case W_FLOORCONN:
+            floor_fd = floor_connect(r);
+            ret = floor_fd < 0 ? -1 : op_floor(floor_fd, seq++, r);
+            if (floor_fd >= 0) {
+                close(floor_fd);
+                floor_fd = -1;
+            }
+            break;
         default:
             ret = EINVAL;
             break;
@@ -825,8 +839,10 @@ child_run(int idx, struct child_result *r, int go_fd)
     }
     r->span = t_first < 0 ? 0 : t_last - t_first;
     r->cpu = t_first < 0 ? 0 : cpu_self() - cpu_first;
-    if (opt.workload == W_FLOOR) {
-        close(floor_fd);
+    if (IS_FLOOR(opt.workload)) {
+        if (floor_fd >= 0) {
+            close(floor_fd);
+        }
     } else {
         kcm_teardown(&st);
     }
@@ -944,7 +960,7 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: kcmbench -w WORKLOAD [-S SOCKET] [options]\n"
-            "  -w, --workload W     store | retrieve | iterate | list | floor | clean\n"
+            "  -w, --workload W     store | retrieve | iterate | list | floor | floorconn | clean\n"
             "  -S, --socket PATH    KCM socket (not for floor)\n"
             "  -p, --procs N        concurrent client processes (default 1)\n"
             "  -t, --duration S     measured seconds per process (default 3)\n"
@@ -1057,7 +1073,7 @@ main(int argc, char **argv)
     if (opt.procs < 1 || opt.procs > MAX_PROCS) {
         die("--procs must be 1..%d", MAX_PROCS);
     }
-    if (opt.workload != W_FLOOR && opt.socket_path == NULL) {
+    if (!IS_FLOOR(opt.workload) && opt.socket_path == NULL) {
         die("--socket is required for KCM workloads");
     }
     if (opt.store_creds < 1 || opt.ticket_len < 1 || opt.duration <= 0) {
@@ -1096,7 +1112,7 @@ main(int argc, char **argv)
         cleanup_tmpdir();
         return ret ? 1 : 0;
     }
-    if (opt.workload == W_FLOOR) {
+    if (IS_FLOOR(opt.workload)) {
         floor_start();
         /* The echo server's CPU per round trip is the least any server can spend. */
         opt.server_pid = floor_server_pid;
@@ -1175,7 +1191,7 @@ main(int argc, char **argv)
         }
     }
 
-    if (opt.workload == W_FLOOR) {
+    if (IS_FLOOR(opt.workload)) {
         floor_stop();
     } else if (opt.workload == W_LIST) {
         list_fixture(pctx, 0, &res[opt.procs]);

@@ -425,7 +425,7 @@ rotate() { # rotate LIST by N
 bench_one() { # bench_one SERVER WORKLOAD PROCS ROUND
     local line rc
     if [ "$1" = floor ]; then
-        line=$("$KCMBENCH" -w floor -p "$3" -t "$DURATION" -u "$BENCH_UID" -l floor 2>>"$OUT/logs/kcmbench.err")
+        line=$("$KCMBENCH" -w "$2" -p "$3" -t "$DURATION" -u "$BENCH_UID" -l floor 2>>"$OUT/logs/kcmbench.err")
     else
         line=$("$KCMBENCH" -w "$2" -S "${SOCK[$1]}" -p "$3" -t "$DURATION" -u "$BENCH_UID" \
             --clean --server-pid "${PID[$1]}" -l "$1" 2>>"$OUT/logs/kcmbench.err")
@@ -442,6 +442,7 @@ for r in $(seq "$ROUNDS"); do
     say "round $r/$ROUNDS"
     for p in $PROCS; do
         bench_one floor floor "$p" "$r"
+        bench_one floor floorconn "$p" "$r"
     done
     for w in $WORKLOADS; do
         for p in $PROCS; do
@@ -508,9 +509,12 @@ END {
         if (w == "retrieve") { ret_mem[p] = m["cachet-mem"] }
     }
     printf "\n"
+    printf "floor: raw AF_UNIX 16-byte request/reply against a single-threaded epoll echo server\n"
+    printf "(floorconn: a new connection for every round trip)\n"
     for (b = 1; b <= np; b++) {
-        p = P[b]; fl = median("floor" SUBSEP "floor" SUBSEP p)
-        printf "floor (raw AF_UNIX 16-byte round trip, epoll echo server), %s procs: %s ops/s, server %s us/op", p, fmt(fl), fmt(med("floor" SUBSEP "floor" SUBSEP p, 1))
+        p = P[b]; fl = median("floor" SUBSEP "floor" SUBSEP p); fc = median("floor" SUBSEP "floorconn" SUBSEP p)
+        printf "  %2s procs: floor %s ops/s (server %s us/op), floorconn %s ops/s (server %s us/op)", p,
+            fmt(fl), fmt(med("floor" SUBSEP "floor" SUBSEP p, 1)), fmt(fc), fmt(med("floor" SUBSEP "floorconn" SUBSEP p, 1))
         if (ret_mem[p] > 0 && fl > 0) printf "; cachet-mem retrieve = %.0f%% of floor", 100 * ret_mem[p] / fl
         printf "\n"
     }
