@@ -34,7 +34,7 @@ EOF
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=2
-ROUNDS=3
+ROUNDS=5
 SERVERS="cachet-mem cachet-sqlite heimdal sssd"
 WORKLOADS="store retrieve iterate list"
 PROCS="1 16"
@@ -489,6 +489,7 @@ function verdict(x, t) { return x < 0 ? "" : (x >= t ? "ok" : "MISS") }
 }
 END {
     ns = split(servers, S, " "); nw = split(workloads, W, " "); np = split(procs, P, " ")
+    for (b = 1; b <= np; b++) { sq[P[b]] = -1; ret_mem[P[b]] = -1 }
     tgt_h["store"] = 1.5; tgt_h["retrieve"] = 2; tgt_h["iterate"] = 8; tgt_h["list"] = 2
     printf "ops/s, median of %d round(s) of %ss; higher is better; ! = errors in a run (see below)\n\n", rounds, duration
     printf "%-9s %5s", "workload", "procs"
