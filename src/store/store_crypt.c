@@ -488,8 +488,9 @@ int store_crypt_seal(struct store_crypt *sc, TALLOC_CTX *mem, const struct store
     kret = krb5_c_encrypt(sc->kctx, &sc->kb, STORE_CRYPT_USAGE, NULL, &in, &enc);
     talloc_free(plain);
     if (kret != 0) {
-        util_log(UTIL_LOG_ERROR, "record encryption failed: %s",
-                 krb5_get_error_message(sc->kctx, kret));
+        const char *msg = krb5_get_error_message(sc->kctx, kret);
+        util_log(UTIL_LOG_ERROR, "record encryption failed: %s", msg);
+        krb5_free_error_message(sc->kctx, msg);
         talloc_free(out);
         return EIO;
     }
