@@ -58,8 +58,10 @@ gp_need_proxymech() {
 
 # gp_client_env: the environment of a GSS client that goes through the interposer only
 # (REMOTE_ONLY), with no keytab and no credentials of its own. Use: ok env $(gp_client_env) CMD
+# Leak checking is off for the client only: Debian's proxymech.so leaks XDR references
+# (gssrpc_xdr_reference) in a sanitizer build of the helper; the daemon is still checked.
 gp_client_env() {
-    printf '%s ' GSS_USE_PROXY=yes GSSPROXY_SOCKET="$GP_SOCK" GSSPROXY_BEHAVIOR=REMOTE_ONLY \
+    printf '%s ' ASAN_OPTIONS=detect_leaks=0 GSS_USE_PROXY=yes GSSPROXY_SOCKET="$GP_SOCK" GSSPROXY_BEHAVIOR=REMOTE_ONLY \
         GSS_MECH_CONFIG="$T/mech.conf" KRB5_KTNAME="FILE:$T/no-such.keytab" \
         KRB5_CLIENT_KTNAME="FILE:$T/no-such-client.keytab" KRB5CCNAME="FILE:$T/client.ccache"
 }
