@@ -12,8 +12,9 @@ struct store_sqlite;
 
 struct store_sqlite_options {
     const char *state_dir;       /* created 0700 if missing */
-    const char *master_key_file; /* NULL: $CREDENTIALS_DIRECTORY/cachet-master-key, else
-                                    <state_dir>/master.key (created 0600 on first start) */
+    /* $CREDENTIALS_DIRECTORY/cachet-master-key (systemd LoadCredential=), when present, wins;
+     * else this file; NULL or "": <state_dir>/master.key (created 0600 on first start). */
+    const char *master_key_file;
 };
 
 /* Open (or create) the database, load every record into st, and attach write-through.
