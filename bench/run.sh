@@ -23,6 +23,8 @@ usage: bench/run.sh [options]
   -p LIST      client process counts (default "${PROCS}")
   -u UID       uid the clients run as (default ${BENCH_UID})
   -o DIR       output directory (default bench/out/<timestamp>)
+  -R REV       benchmark cachetd built from a clean export of commit REV (in
+               bench/out/build-<rev>/) instead of the working tree's src/cachetd
   --no-install do not apt-get install missing peer servers
   --no-build   do not run make (use the existing binaries)
   --quick      -t 0.5 -r 1 (smoke test)
@@ -40,6 +42,7 @@ WORKLOADS="store retrieve iterate list"
 PROCS="1 16"
 BENCH_UID=24242
 OUT=""
+REV=""
 INSTALL=1
 BUILD=1
 CACHET_LOG_LEVEL=${CACHET_LOG_LEVEL:-warning}
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
     -p) PROCS=$2; shift 2 ;;
     -u) BENCH_UID=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
+    -R) REV=$2; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     --no-build) BUILD=0; shift ;;
     --quick) DURATION=0.5; ROUNDS=1; shift ;;
@@ -182,6 +186,27 @@ build() {
     fi
 }
 
+# Build cachetd from `git archive REV` so that the figures belong to a commit, not to whatever
+# the working tree holds at the moment.
+build_rev() {
+    local sha dir log="$OUT/logs/build-rev.log"
+    sha=$(git -C "$TOP" rev-parse --short "$REV^{commit}") || die "unknown revision $REV"
+    dir="$TOP/bench/out/build-$sha"
+    if [ ! -x "$dir/src/cachetd" ]; then
+        note "building cachetd at $sha in $dir"
+        rm -rf "$dir" && mkdir -p "$dir" || die "cannot create $dir"
+        git -C "$TOP" archive "$sha" | tar -x -C "$dir" || die "git archive $sha failed"
+        (cd "$dir" && ./autogen.sh && ./configure && make -j2 src/cachetd) >"$log" 2>&1 ||
+            die "cannot build cachetd at $sha (see $log)"
+    fi
+    CACHETD="$dir/src/cachetd"
+    CACHETD_GIVEN=1
+    CACHETD_DESC="(commit $sha, built from a clean export)"
+}
+
+if [ -n "$REV" ]; then
+    build_rev
+fi
 if [ "$BUILD" = 1 ]; then
     build
 fi

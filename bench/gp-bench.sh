@@ -1,0 +1,180 @@
+#!/bin/bash
+# bench/gp-bench.sh - GSS-Proxy throughput: cachetd against Debian's gssproxy 0.9.1, one run.
+#
+#   kernel   kernel-style ACCEPT_SEC_CONTEXT (linux_lucid_v1 + linux_creds_v1, byte-exact as
+#            nfsd sends them) through tests/integration/gpkernel.py:
+#              1conn-1  one connection, one call at a time
+#              1conn-8  the kernel's case: ONE connection, 8 calls in flight
+#              8conn    8 connections, one call at a time each
+#   interp   Debian's interposer (proxymech.so, REMOTE_ONLY) running the project's GSS pair
+#            (tests/integration/helpers/gp_pair): init+accept with mutual auth per round,
+#            1 and 8 concurrent client processes.
+#
+# Both servers read the same gssproxy.conf (worker threads = $WORKERS), run on private sockets
+# in a temp dir with their own replay cache directory, against a throw-away MIT KDC
+# (scripts/kdc.sh). Each measurement uses fresh AP-REQs (a replay would be refused). Prints a
+# table of rates and cachetd/gssproxy ratios. Not part of make check.
+#
+# usage: bench/gp-bench.sh [-n ACCEPTS] [-i ROUNDS] [-w WORKERS] [-o OUTDIR]
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+N=${N:-2000}
+ROUNDS=${ROUNDS:-40}
+WORKERS=${WORKERS:-4}
+OUT=
+while getopts "n:i:w:o:h" o; do
+    case $o in
+        n) N=$OPTARG ;;
+        i) ROUNDS=$OPTARG ;;
+        w) WORKERS=$OPTARG ;;
+        o) OUT=$OPTARG ;;
+        *) sed -n '2,20p' "$0"; exit 2 ;;
+    esac
+done
+CACHETD=${CACHETD:-$TOP/src/cachetd}
+GP_PAIR=${GP_PAIR:-$TOP/tests/integration/helpers/gp_pair}
+GSSPROXY=${GSSPROXY:-/usr/sbin/gssproxy}
+PROXYMECH=${PROXYMECH:-$(ls /usr/lib/*/gssproxy/proxymech.so 2>/dev/null | head -n1)}
+for f in "$CACHETD" "$GP_PAIR"; do
+    [ -x "$f" ] || { echo "gp-bench: $f missing (make && make check TESTS=)"; exit 2; }
+done
+[ -x "$GSSPROXY" ] || { echo "gp-bench: $GSSPROXY missing (apt-get install gssproxy)"; exit 2; }
+[ -f "$PROXYMECH" ] || { echo "gp-bench: proxymech.so missing (apt-get install gssproxy)"; exit 2; }
+
+T=$(mktemp -d /tmp/gp-bench.XXXXXX)
+OUT=${OUT:-$T}
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    kdc_stop
+    [ "$OUT" = "$T" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+. "$TOP/scripts/kdc.sh"
+kdc_setup "$T" "$T/kcm.sock" >/dev/null || exit 1
+kdc_start || exit 1
+KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "addprinc -pw $(kdc_password daemon) daemon" \
+    >/dev/null 2>&1
+ME=$(id -u)
+
+cat >"$T/gssproxy.conf" <<EOF2
+[gssproxy]
+  worker threads = $WORKERS
+
+[service/nfs-server]
+  mechs = krb5
+  socket = SOCKDIR/kernel.sock
+  cred_store = keytab:$KDC_KEYTAB
+  trusted = yes
+  euid = $ME
+
+[service/apps]
+  mechs = krb5
+  cred_store = keytab:$KDC_KEYTAB
+  cred_store = client_keytab:$KDC_KEYTAB
+  krb5_principal = alice
+  trusted = yes
+  allow_client_ccache_sync = yes
+  euid = $ME
+EOF2
+echo "gssproxy_v1 2.16.840.1.113730.3.8.15.1 $PROXYMECH <interposer>" >"$T/mech.conf"
+
+start_server() { # name
+    local s=$1 d=$T/$1
+    mkdir -p "$d/rcache"
+    sed "s|SOCKDIR|$d|" "$T/gssproxy.conf" >"$d/gssproxy.conf"
+    if [ "$s" = cachetd ]; then
+        cat >"$d/cachet.conf" <<EOF2
+[cachetd]
+socket_path = $d/kcm.sock
+log_level = warning
+storage = memory
+state_dir = $d
+memlock = degraded
+control_socket = -
+gssproxy = yes
+gssproxy_config = $d/gssproxy.conf
+gssproxy_config_dir = -
+gssproxy_socket = $d/gp.sock
+EOF2
+        KRB5RCACHEDIR=$d/rcache "$CACHETD" -c "$d/cachet.conf" >"$d/out" 2>"$d/err" &
+    else
+        KRB5RCACHEDIR=$d/rcache GSS_USE_PROXY=NO "$GSSPROXY" -u -i -s "$d/gp.sock" \
+            -c "$d/gssproxy.conf" >"$d/out" 2>"$d/err" &
+    fi
+    PIDS+=($!)
+    for _ in $(seq 1 100); do
+        [ -S "$d/gp.sock" ] && [ -S "$d/kernel.sock" ] && return 0
+        sleep 0.1
+    done
+    echo "gp-bench: $s did not come up"; cat "$d/err"; exit 1
+}
+
+export KRB5CCNAME=FILE:$T/daemon.cc
+kdc_password daemon | kinit daemon >/dev/null || exit 1
+
+tokens() { # file count
+    "$GP_PAIR" token host@localhost "$2" >"$1" || exit 1
+}
+
+kernel_rate() { # server mode
+    local d=$T/$1 mode=$2 r
+    case $mode in
+        1conn-1) tokens "$T/tok" "$N"
+                 python3 "$TOP/tests/integration/gpkernel.py" "$d/kernel.sock" bench "$T/tok" 1 ;;
+        1conn-8) tokens "$T/tok" "$N"
+                 python3 "$TOP/tests/integration/gpkernel.py" "$d/kernel.sock" bench "$T/tok" 8 ;;
+        8conn)
+            local per=$((N / 8)) i start end
+            for i in $(seq 1 8); do tokens "$T/tok$i" "$per"; done
+            start=$(date +%s.%N)
+            for i in $(seq 1 8); do
+                python3 "$TOP/tests/integration/gpkernel.py" "$d/kernel.sock" bench \
+                    "$T/tok$i" 1 >"$T/k8.$i" &
+            done
+            wait
+            end=$(date +%s.%N)
+            grep -h "ok" "$T"/k8.* | awk -v s="$start" -v e="$end" \
+                '{n += $2; ok += $4} END {printf "accepts %d ok %d in %.3f s: %.0f/s\n", n, ok, e-s, n/(e-s)}'
+            ;;
+    esac
+}
+
+interp_rate() { # server procs
+    local d=$T/$1 procs=$2 i start end fails=0
+    start=$(date +%s.%N)
+    for i in $(seq 1 "$procs"); do
+        env GSS_USE_PROXY=yes GSSPROXY_SOCKET="$d/gp.sock" GSSPROXY_BEHAVIOR=REMOTE_ONLY \
+            GSS_MECH_CONFIG="$T/mech.conf" KRB5_KTNAME="FILE:$T/none.kt" \
+            KRB5_CLIENT_KTNAME="FILE:$T/none.ckt" KRB5CCNAME="FILE:$T/$1.client$i.cc" \
+            "$GP_PAIR" pair host@localhost "$ROUNDS" >"$T/i.$i" 2>&1 &
+    done
+    for i in $(seq 1 "$procs"); do wait -n || fails=$((fails + 1)); done
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" -v n=$((procs * ROUNDS)) -v f=$fails \
+        'BEGIN {printf "init+accept %d (failed procs %d) in %.3f s: %.0f/s\n", n, f, e-s, n/(e-s)}'
+}
+
+rate_of() { sed -n 's/.*: \([0-9]*\)\/s.*/\1/p' | tail -n1; }
+
+start_server cachetd
+start_server gssproxy
+printf '%-22s %12s %12s %8s\n' "workload" "cachetd/s" "gssproxy/s" "ratio" | tee "$OUT/gp-bench.txt"
+for w in kernel:1conn-1 kernel:1conn-8 kernel:8conn interp:1 interp:8; do
+    kind=${w%%:*} arg=${w#*:}
+    declare -A R=()
+    for s in cachetd gssproxy; do
+        if [ "$kind" = kernel ]; then
+            line=$(kernel_rate "$s" "$arg")
+        else
+            line=$(interp_rate "$s" "$arg")
+        fi
+        echo "$s $w: $line" >>"$OUT/gp-bench.log"
+        R[$s]=$(printf '%s\n' "$line" | rate_of)
+    done
+    ratio=$(awk -v a="${R[cachetd]:-0}" -v b="${R[gssproxy]:-0}" 'BEGIN {if (b > 0) printf "%.2fx", a/b; else print "-"}')
+    printf '%-22s %12s %12s %8s\n' "$w" "${R[cachetd]:-?}" "${R[gssproxy]:-?}" "$ratio" |
+        tee -a "$OUT/gp-bench.txt"
+done
+echo "details: $OUT/gp-bench.log"
