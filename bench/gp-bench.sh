@@ -11,7 +11,8 @@
 #            1 and 8 concurrent client processes.
 #
 # Both servers read the same gssproxy.conf (worker threads = $WORKERS), run on private sockets
-# in a temp dir with their own replay cache directory, against a throw-away MIT KDC
+# in a temp dir with their own replay cache directory (gssproxy runs as "gssproxy -i -s SOCK
+# -c CONF", as its own test suite does: -u would ignore the services; it writes its pid file), against a throw-away MIT KDC
 # (scripts/kdc.sh). Each measurement uses fresh AP-REQs (a replay would be refused). Prints a
 # table of rates and cachetd/gssproxy ratios. Not part of make check.
 #
@@ -44,11 +45,12 @@ done
 
 T=$(mktemp -d /tmp/gp-bench.XXXXXX)
 OUT=${OUT:-$T}
+mkdir -p "$OUT"
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     kdc_stop
-    [ "$OUT" = "$T" ] || rm -rf "$T"
+    [ "$OUT" = "$T" ] || [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 . "$TOP/scripts/kdc.sh"
@@ -100,10 +102,11 @@ gssproxy_socket = $d/gp.sock
 EOF2
         KRB5RCACHEDIR=$d/rcache "$CACHETD" -c "$d/cachet.conf" >"$d/out" 2>"$d/err" &
     else
-        KRB5RCACHEDIR=$d/rcache GSS_USE_PROXY=NO "$GSSPROXY" -u -i -s "$d/gp.sock" \
+        KRB5RCACHEDIR=$d/rcache GSS_USE_PROXY=NO "$GSSPROXY" -i -s "$d/gp.sock" \
             -c "$d/gssproxy.conf" >"$d/out" 2>"$d/err" &
     fi
     PIDS+=($!)
+    SPID[$s]=$!
     for _ in $(seq 1 100); do
         [ -S "$d/gp.sock" ] && [ -S "$d/kernel.sock" ] && return 0
         sleep 0.1
@@ -158,23 +161,35 @@ interp_rate() { # server procs
 
 rate_of() { sed -n 's/.*: \([0-9]*\)\/s.*/\1/p' | tail -n1; }
 
+# CPU time (utime + stime, clock ticks) of a server process and all its threads.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A SPID=()
+
 start_server cachetd
 start_server gssproxy
-printf '%-22s %12s %12s %8s\n' "workload" "cachetd/s" "gssproxy/s" "ratio" | tee "$OUT/gp-bench.txt"
+TCK=$(getconf CLK_TCK)
+printf '%-16s %10s %10s %7s %14s %14s\n' "workload" "cachetd/s" "gssproxy/s" "ratio" \
+    "cachetd ms/op" "gssproxy ms/op" | tee "$OUT/gp-bench.txt"
 for w in kernel:1conn-1 kernel:1conn-8 kernel:8conn interp:1 interp:8; do
     kind=${w%%:*} arg=${w#*:}
-    declare -A R=()
+    declare -A R=() C=()
     for s in cachetd gssproxy; do
+        c0=$(cpu_ticks "${SPID[$s]}")
         if [ "$kind" = kernel ]; then
             line=$(kernel_rate "$s" "$arg")
+            ops=$N
         else
             line=$(interp_rate "$s" "$arg")
+            ops=$((arg * ROUNDS))
         fi
-        echo "$s $w: $line" >>"$OUT/gp-bench.log"
+        c1=$(cpu_ticks "${SPID[$s]}")
+        echo "$s $w: $line (server cpu $(((c1 - c0) * 1000 / TCK)) ms)" >>"$OUT/gp-bench.log"
         R[$s]=$(printf '%s\n' "$line" | rate_of)
+        C[$s]=$(awk -v c=$((c1 - c0)) -v t="$TCK" -v n="$ops" 'BEGIN {printf "%.3f", c * 1000 / t / n}')
     done
     ratio=$(awk -v a="${R[cachetd]:-0}" -v b="${R[gssproxy]:-0}" 'BEGIN {if (b > 0) printf "%.2fx", a/b; else print "-"}')
-    printf '%-22s %12s %12s %8s\n' "$w" "${R[cachetd]:-?}" "${R[gssproxy]:-?}" "$ratio" |
+    printf '%-16s %10s %10s %7s %14s %14s\n' "$w" "${R[cachetd]:-?}" "${R[gssproxy]:-?}" \
+        "$ratio" "${C[cachetd]}" "${C[gssproxy]}" |
         tee -a "$OUT/gp-bench.txt"
 done
 echo "details: $OUT/gp-bench.log"
