@@ -15,6 +15,8 @@ PACKAGES=(
     python3 python3-dbusmock dbus keyutils
     gdb   # gcore, for tests/integration/t_swap_safety.sh
 )
+# GSS-Proxy service (issue 5): the packages listed in scripts/deps-proxy.txt, one per line.
+[ -f "$(dirname "$0")/deps-proxy.txt" ] && mapfile -t -O "${#PACKAGES[@]}" PACKAGES < <(grep -v '^#' "$(dirname "$0")/deps-proxy.txt")
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
