@@ -519,7 +519,10 @@ struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    static uint64_t generations;
+
     conf->workers = GP_DEFAULT_WORKERS;
+    conf->generation = ++generations; /* loads happen on the main thread only */
     if (file != NULL && file[0] != '\0' && parse_file(&ps, file, dir != NULL && dir[0] != '\0',
                                                       err, errlen) != 0) {
         goto fail;

@@ -51,7 +51,8 @@ struct gp_conf {
     const char **sockets; /* distinct listening paths: the default one first */
     size_t nsockets;
     bool kernel_nfsd;
-    unsigned refs; /* main thread only */
+    unsigned refs;       /* main thread only */
+    uint64_t generation; /* unique per load: keys the workers' cached acceptor creds */
 };
 
 /* Load. dir may be NULL or "" (no snippets). default_socket is the path services without a

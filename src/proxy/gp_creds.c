@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,77 @@
 
 #define ENC_MIN_PAD_LEN 8
 #define GP_MAX_GROUPS 65536
+#define ACCEPT_CACHE_SLOTS 8
+
+/* Acceptor credentials from a service keytab, cached per worker thread: acquiring them means a
+ * krb5 context, a keytab open and scan on every call, while the cred only names the keytab
+ * (which the accept reads anyway, so rotated keys are seen). Keyed by configuration load,
+ * service and target uid (cred_store may say %U); never shared between threads. */
+struct accept_slot {
+    uint64_t generation;
+    const struct gp_svc *svc;
+    uid_t uid;
+    gss_cred_id_t cred;
+};
+
+struct accept_cache {
+    struct accept_slot slot[ACCEPT_CACHE_SLOTS];
+    unsigned next;
+};
+
+static pthread_key_t accept_key;
+static pthread_once_t accept_once = PTHREAD_ONCE_INIT;
+
+static void accept_cache_free(void *p)
+{
+    struct accept_cache *c = p;
+    OM_uint32 tmp;
+
+    for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
+        gss_release_cred(&tmp, &c->slot[i].cred);
+    }
+    free(c);
+}
+
+static void accept_key_init(void)
+{
+    (void)pthread_key_create(&accept_key, accept_cache_free);
+}
+
+static struct accept_cache *accept_cache(void)
+{
+    struct accept_cache *c;
+
+    pthread_once(&accept_once, accept_key_init);
+    c = pthread_getspecific(accept_key);
+    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+        pthread_setspecific(accept_key, c);
+    }
+    return c;
+}
+
+bool gp_cred_is_cached(gss_cred_id_t cred)
+{
+    struct accept_cache *c = cred != GSS_C_NO_CREDENTIAL ? accept_cache() : NULL;
+
+    for (unsigned i = 0; c != NULL && i < ACCEPT_CACHE_SLOTS; i++) {
+        if (c->slot[i].cred == cred) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void gp_cred_release(gss_cred_id_t *cred)
+{
+    OM_uint32 tmp;
+
+    if (gp_cred_is_cached(*cred)) {
+        *cred = GSS_C_NO_CREDENTIAL;
+        return;
+    }
+    gss_release_cred(&tmp, cred);
+}
 
 static krb5_keyblock handle_key(const struct gp_svc *s)
 {
@@ -184,8 +256,8 @@ uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred, 
         goto done;
     }
     out->needs_release = FALSE;
-    /* Stateless: the client holds the sealed cred; ours goes. */
-    gss_release_cred(&tmp, cred);
+    /* Stateless: the client holds the sealed cred; ours goes (unless cached). */
+    gp_cred_release(cred);
     *min = 0;
 done:
     gss_release_oid_set(&tmp, &mechs);
@@ -288,10 +360,24 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
     uid_t target = gc->peer.uid;
     uint32_t maj, tmp;
 
+    struct accept_cache *cache = NULL;
+
     *out = GSS_C_NO_CREDENTIAL;
     if (!usage_allowed(gc->svc, usage)) {
         *min = EACCES;
         return GSS_S_FAILURE;
+    }
+    if (usage == GSS_C_ACCEPT && desired == GSS_C_NO_NAME &&
+        gc->svc->krb5_principal == NULL && (cache = accept_cache()) != NULL) {
+        for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
+            struct accept_slot *sl = &cache->slot[i];
+            if (sl->cred != GSS_C_NO_CREDENTIAL && sl->generation == gc->conf->generation &&
+                sl->svc == gc->svc && sl->uid == target) {
+                *out = sl->cred;
+                *min = 0;
+                return GSS_S_COMPLETE;
+            }
+        }
     }
     for (size_t i = 0; i < gc->svc->ncred_store; i++) {
         const char *cs = gc->svc->cred_store[i];
@@ -349,6 +435,14 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
                                 store.count > 0 ? &store : GSS_C_NO_CRED_STORE, out, NULL,
                                 NULL);
     gss_release_name(&tmp, &def);
+    if (maj == GSS_S_COMPLETE && cache != NULL) {
+        struct accept_slot *sl = &cache->slot[cache->next++ % ACCEPT_CACHE_SLOTS];
+        gss_release_cred(&tmp, &sl->cred);
+        sl->generation = gc->conf->generation;
+        sl->svc = gc->svc;
+        sl->uid = target;
+        sl->cred = *out;
+    }
     return maj;
 }
 

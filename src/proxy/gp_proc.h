@@ -89,6 +89,9 @@ uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
                         gss_cred_id_t *out);
 uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
                          gss_name_t desired, gss_cred_id_t *out);
+/* Release a cred unless it is this thread's cached acceptor cred. */
+void gp_cred_release(gss_cred_id_t *cred);
+bool gp_cred_is_cached(gss_cred_id_t cred);
 /* Usable: krb5 element, right usage, lifetime >= min_lifetime. */
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage);
 /* linux_creds_v1 for a source name: host-endian uid, gid, n, gids. */

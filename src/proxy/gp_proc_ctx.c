@@ -125,7 +125,7 @@ done:
                   actual != GSS_C_NO_OID ? actual : (mech.length > 0 ? &mech : GSS_C_NO_OID));
     gss_release_buffer(&tmp, &out);
     gss_release_name(&tmp, &target);
-    gss_release_cred(&tmp, &cred);
+    gp_cred_release(&cred);
     gss_delete_sec_context(&tmp, &ctx, GSS_C_NO_BUFFER);
     return 0;
 }
@@ -231,7 +231,7 @@ done:
     gp_status_set(gc->mem, &res->status, maj, min, mech);
     gss_release_buffer(&tmp, &out);
     gss_release_name(&tmp, &src);
-    gss_release_cred(&tmp, &cred);
+    gp_cred_release(&cred);
     gss_release_cred(&tmp, &deleg);
     gss_delete_sec_context(&tmp, &ctx, GSS_C_NO_BUFFER);
     return 0;

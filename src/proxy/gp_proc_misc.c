@@ -202,7 +202,7 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
             res->output_cred_handle = arg->input_cred_handle;
             goto done;
         }
-        gss_release_cred(&tmp, &cred);
+        gp_cred_release(&cred);
         maj = GSS_S_COMPLETE;
     }
     if (arg->desired_name != NULL) {
@@ -223,7 +223,7 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
 done:
     gp_status_set(gc->mem, &res->status, maj, min, maj == GSS_S_COMPLETE ? gss_mech_krb5
                                                                           : GSS_C_NO_OID);
-    gss_release_cred(&tmp, &cred);
+    gp_cred_release(&cred);
     gss_release_name(&tmp, &desired);
     return 0;
 }
