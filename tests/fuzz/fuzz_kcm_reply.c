@@ -45,9 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     blen = util_rd_left(&body);
-    if (body.p == NULL) {
-        /* outer status set: no body at all */
-        if (blen != 0 || code == 0) {
+    if (util_be32(buf + 4) != 0) {
+        /* outer status set: it is the code, and there is no body at all */
+        if (blen != 0 || code != (int32_t)util_be32(buf + 4)) {
             __builtin_trap();
         }
         free(buf);

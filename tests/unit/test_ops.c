@@ -695,6 +695,75 @@ static void test_big_reply(void **state)
     expect_body_cred(f, &t);
 }
 
+/* A GET_CRED_LIST reply over MIT's 10 MiB limit would be fatal to the client (REPLY_TOO_BIG has
+ * no fallback): it must be answered with FCC_INTERNAL, which makes MIT fall back to
+ * GET_CRED_UUID_LIST + GET_CRED_BY_UUID, and those must work. */
+static void test_cred_list_over_10mib(void **state)
+{
+    struct fx *f = *state;
+    const size_t tlen = 4u << 20;
+    char *ticket = malloc(tlen + 1);
+    struct store_owner_key key;
+    struct store_owner *o;
+    struct store_cache *c;
+    uint8_t uuids[3][KCM_UUID_LEN];
+
+    assert_non_null(ticket);
+    memset(ticket, 'T', tlen);
+    ticket[tlen] = '\0';
+    assert_int_equal(initialize(f, 1000, "1000", "alice@R"), KCM_RC_OK);
+    memset(&key, 0, sizeof(key));
+    key.uid = 1000;
+    o = store_owner_get(f->st, &key);
+    assert_non_null(o);
+    c = store_cache_find(o, "1000");
+    assert_non_null(c);
+    for (int i = 0; i < 3; i++) {
+        static const char *const srv[] = { "a@R", "b@R", "c@R" };
+        struct tc_cred t = tc_cred_std("alice@R", srv[i], 5000);
+        struct util_wr wr;
+        struct kcm_cred v;
+        uint8_t *b;
+        t.ticket = ticket;
+        util_wr_init(&wr, NULL, 0);
+        tc_wr_cred(&wr, &t);
+        b = malloc(wr.len);
+        util_wr_init(&wr, b, wr.len);
+        tc_wr_cred(&wr, &t);
+        assert_true(util_wr_ok(&wr));
+        assert_true(kcm_cred_from_bytes(b, wr.len, &v));
+        assert_int_equal(store_cred_add(f->st, c, &v), STORE_OK);
+        free(b);
+    }
+    assert_int_equal(op_name(f, 1000, KCM_OP_GET_CRED_LIST, "1000"), KCM_RC_FCC_INTERNAL);
+    assert_int_equal(f->out.len, KCM_REPLY_HDR);
+    assert_int_equal(op_name(f, 1000, KCM_OP_GET_CRED_UUID_LIST, "1000"), KCM_RC_OK);
+    assert_int_equal(nuuids(f), 3);
+    memcpy(uuids, f->body, sizeof(uuids));
+    for (int i = 0; i < 3; i++) {
+        struct util_peer peer = peer_of(1000);
+        struct util_wr *wr = REQ(KCM_OP_GET_CRED_BY_UUID);
+        const uint8_t *p;
+        size_t len;
+        const char *why = NULL;
+        int32_t code;
+        struct util_rd body;
+        struct kcm_cred v;
+        util_wr_cstr(wr, "1000");
+        util_wr_bytes(wr, uuids[i], KCM_UUID_LEN);
+        p = tc_frame_end(f->f, &len);
+        assert_int_equal(kcm_dispatch(&f->k, &peer, p, len, f->mem, &f->out, &why),
+                         KCM_DISP_REPLY);
+        assert_true(kcm_reply_parse(f->out.buf->p, f->out.len, &code, &body));
+        assert_int_equal(code, KCM_RC_OK);
+        assert_true(f->out.len - 8 <= KCM_MAX_REPLY);
+        assert_true(kcm_cred_from_bytes(body.p + body.pos, util_rd_left(&body), &v));
+        assert_int_equal(v.ticket.len, tlen);
+    }
+    kcm_out_trim(&f->out);
+    free(ticket);
+}
+
 /* ---- replay of the golden MIT sessions ---- */
 
 struct uuid_map {
@@ -843,6 +912,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_access_denials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cred_list_over_10mib, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_nomit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_golden_as_other_uid, setup, teardown),
