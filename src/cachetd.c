@@ -428,6 +428,7 @@ static int start_gssproxy(struct cachetd *d)
         .config_dir = d->cfg.gssproxy_config_dir,
         .socket = d->cfg.gssproxy_socket,
         .use_gss_proxy = d->cfg.gssproxy_kernel_file,
+        .kcm = { .store = d->store, .access = &d->access },
     };
 
     return gp_service_start(d, d->ev, &o, &d->gp);

@@ -15,6 +15,7 @@
 
 #include "common/util_log.h"
 #include "common/util_secmem.h"
+#include "proxy/gp_kcm.h"
 
 #define ENC_MIN_PAD_LEN 8
 #define GP_MAX_GROUPS 65536
@@ -423,6 +424,15 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
         el[store.count].key = "ccache";
         el[store.count].value = gc->mem_ccache;
         store.count++;
+        if (gc->kcm != NULL) {
+            krb5_ccache cc;
+            if (krb5_cc_resolve(gc->k5, gc->mem_ccache, &cc) == 0) {
+                int n = gp_kcm_seed(gc->k5, cc, gc->kcm, gc->kcm_len);
+                krb5_cc_close(gc->k5, cc);
+                util_log(UTIL_LOG_DEBUG, "gssproxy: uid %u: %d credentials from the KCM store",
+                         (unsigned)gc->peer.uid, n);
+            }
+        }
     }
     if (desired == GSS_C_NO_NAME && gc->svc->krb5_principal != NULL && service_self) {
         gss_buffer_desc b = { strlen(gc->svc->krb5_principal),

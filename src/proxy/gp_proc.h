@@ -31,6 +31,8 @@ struct gp_call {
     krb5_context k5;             /* the worker thread's own */
     char *mem_ccache;            /* MEMORY ccache made for this call, destroyed after it */
     const char *proc_name;
+    const uint8_t *kcm;          /* the peer's KCM default cache (gp_kcm.h), or NULL */
+    size_t kcm_len;
 };
 
 /* Execute a call (worker thread). args are the XDR arguments. Returns the whole reply record

@@ -98,6 +98,8 @@ struct gp_callreq {
     size_t args_len;
     uint8_t *reply; /* secure memory, from the worker */
     size_t reply_len;
+    uint8_t *kcm; /* snapshot of the peer's KCM default cache (secure memory) */
+    size_t kcm_len;
 };
 
 static void conn_close(struct gp_conn *c);
@@ -173,6 +175,8 @@ static void call_run(struct gp_job *job)
     gc.svc = r->svc;
     gc.peer = r->peer;
     gc.k5 = thread_k5();
+    gc.kcm = r->kcm;
+    gc.kcm_len = r->kcm_len;
     if (gc.mem != NULL && gc.k5 != NULL) {
         r->reply = gp_proc_execute(&gc, r->xid, r->proc, r->args, r->args_len, &r->reply_len);
     }
@@ -210,6 +214,7 @@ static void call_free(struct gp_callreq *r)
     conf_unref(r->conf);
     util_secmem_free(r->args);
     util_secmem_free(r->reply);
+    util_secmem_free(r->kcm);
     free(r);
 }
 
@@ -366,6 +371,16 @@ static bool limits_reached(struct gp_service *gp, uid_t uid)
            (u != NULL && u->n >= gp->opts.max_inflight_per_uid);
 }
 
+static bool svc_has_ccache(const struct gp_svc *svc)
+{
+    for (size_t i = 0; i < svc->ncred_store; i++) {
+        if (strncmp(svc->cred_store[i], "ccache:", 7) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* One complete record at the start of c->in: consumed bytes raw. False: close. */
 static bool handle_record(struct gp_conn *c, size_t consumed, size_t reclen)
 {
@@ -430,6 +445,11 @@ static bool handle_record(struct gp_conn *c, size_t consumed, size_t reclen)
     r->args_len = call.args_len;
     memmove(rec, call.args, call.args_len);
     r->args = rec;
+    if ((r->proc == 6 || r->proc == 8) && !svc_has_ccache(svc)) {
+        /* Initiation may need the peer's own tickets: read them here, on the loop, where the
+         * store lives and the access rules apply. */
+        r->kcm = gp_kcm_snapshot(&gp->opts.kcm, &c->peer, &r->kcm_len);
+    }
     r->cnext = c->calls;
     if (c->calls != NULL) {
         c->calls->cprev = r;

@@ -9,6 +9,8 @@
 #include <talloc.h>
 #include <tevent.h>
 
+#include "proxy/gp_kcm.h"
+
 #define GP_DEFAULT_SOCKET "/var/lib/gssproxy/default.sock"
 #define GP_DEFAULT_CONFIG "/etc/gssproxy/gssproxy.conf"
 #define GP_DEFAULT_CONFIG_DIR "/etc/gssproxy"
@@ -23,6 +25,8 @@ struct gp_service_options {
     unsigned max_inflight;
     unsigned max_inflight_per_uid;
     const char *use_gss_proxy; /* NULL: GP_KERNEL_USE_GSS_PROXY (tests point elsewhere) */
+    /* cachetd's KCM store: initiator credentials of local users (may be all NULL). */
+    struct gp_kcm_source kcm;
 };
 
 struct gp_service;

@@ -3,7 +3,8 @@
 GP_INTEGRATION_TESTS = \
 	tests/integration/t_gp_rpc.sh \
 	tests/integration/t_gp_kernel.sh \
-	tests/integration/t_gp_interposer.sh
+	tests/integration/t_gp_interposer.sh \
+	tests/integration/t_gp_kcm.sh
 
 TESTS += $(GP_INTEGRATION_TESTS)
 EXTRA_DIST += $(GP_INTEGRATION_TESTS) \
