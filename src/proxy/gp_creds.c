@@ -357,8 +357,8 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
     gss_name_t def = GSS_C_NO_NAME;
     const char *keytab = NULL;
     bool have_ccache = false, have_client_kt = false;
-    bool service_self = gc->peer.uid == gc->svc->euid || gc->svc->any_uid;
-    uid_t target = gc->peer.uid;
+    bool service_self = !gc->has_target && (gc->peer.uid == gc->svc->euid || gc->svc->any_uid);
+    uid_t target = gc->has_target ? gc->target_uid : gc->peer.uid;
     uint32_t maj, tmp;
 
     struct accept_cache *cache = NULL;
@@ -454,6 +454,36 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
         sl->cred = *out;
     }
     return maj;
+}
+
+bool gp_cred_target_uid(struct gp_call *gc, const gssx_name *name)
+{
+    gss_OID_desc type;
+    char buf[32];
+    char *end;
+    unsigned long uid;
+
+    if (name == NULL || !gc->svc->trusted || gc->peer.uid != gc->svc->euid) {
+        return false;
+    }
+    gp_oid_view(&type, &name->name_type);
+    if (!gss_oid_equal(&type, GSS_C_NT_STRING_UID_NAME) &&
+        !gss_oid_equal(&type, GSS_C_NT_MACHINE_UID_NAME)) {
+        return false;
+    }
+    if (name->display_name.octet_string_len == 0 ||
+        name->display_name.octet_string_len >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, name->display_name.octet_string_val, name->display_name.octet_string_len);
+    buf[name->display_name.octet_string_len] = '\0';
+    uid = strtoul(buf, &end, 10);
+    if (*end != '\0' || end == buf) {
+        return false;
+    }
+    gc->has_target = true;
+    gc->target_uid = (uid_t)uid;
+    return true;
 }
 
 uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,

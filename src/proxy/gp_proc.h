@@ -32,6 +32,8 @@ struct gp_call {
     char *mem_ccache;            /* MEMORY ccache made for this call, destroyed after it */
     const char *proc_name;
     const uint8_t *kcm;          /* the peer's KCM default cache (gp_kcm.h), or NULL */
+    bool has_target;             /* a trusted caller named another uid (UID name types) */
+    uid_t target_uid;
     size_t kcm_len;
 };
 
@@ -94,6 +96,10 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
 /* Release a cred unless it is this thread's cached acceptor cred. */
 void gp_cred_release(gss_cred_id_t *cred);
 bool gp_cred_is_cached(gss_cred_id_t cred);
+/* A trusted service (peer uid == euid) may name the user it acts for with a
+ * GSS_C_NT_STRING_UID_NAME or GSS_C_NT_MACHINE_UID_NAME desired name: sets gc->target_uid and
+ * returns true (the name is then not used as a principal). */
+bool gp_cred_target_uid(struct gp_call *gc, const gssx_name *name);
 /* Usable: krb5 element, right usage, lifetime >= min_lifetime. */
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage);
 /* linux_creds_v1 for a source name: host-endian uid, gid, n, gids. */

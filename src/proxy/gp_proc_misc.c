@@ -205,7 +205,15 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
         gp_cred_release(&cred);
         maj = GSS_S_COMPLETE;
     }
-    if (arg->desired_name != NULL) {
+    if (arg->desired_name != NULL && util_log_get_level() >= UTIL_LOG_DEBUG) {
+        gss_OID_desc t;
+        gp_oid_view(&t, &arg->desired_name->name_type);
+        util_log(UTIL_LOG_DEBUG, "gssproxy: ACQUIRE_CRED desired name '%.*s' (type %u bytes%s)",
+                 (int)arg->desired_name->display_name.octet_string_len,
+                 arg->desired_name->display_name.octet_string_val, (unsigned)t.length,
+                 gss_oid_equal(&t, GSS_C_NT_STRING_UID_NAME) ? ", string uid" : "");
+    }
+    if (arg->desired_name != NULL && !gp_cred_target_uid(gc, arg->desired_name)) {
         maj = gp_name_from_gssx(&min, arg->desired_name, &desired);
         if (maj != GSS_S_COMPLETE) {
             goto done;

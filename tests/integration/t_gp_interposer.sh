@@ -11,7 +11,10 @@ gp_init "GSS-Proxy: Debian proxymech.so interposer against cachetd"
 gp_need_proxymech
 gp_config "[service/apps]" "  mechs = krb5" "  cred_store = keytab:$KDC_KEYTAB" \
     "  cred_store = client_keytab:$KDC_KEYTAB" "  krb5_principal = alice" "  trusted = yes" \
-    "  allow_client_ccache_sync = yes" "  euid = $ME"
+    "  allow_client_ccache_sync = yes" "  euid = $ME" \
+    "[service/nfs-client]" "  mechs = krb5" "  socket = $T/client.sock" \
+    "  cred_store = keytab:$KDC_KEYTAB" "  cred_store = client_keytab:$T/client-%U.keytab" \
+    "  cred_usage = initiate" "  trusted = yes" "  euid = $ME"
 gp_daemon_start
 
 ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 3
@@ -33,6 +36,18 @@ assert_out_contains "alice@$KDC_REALM"
 ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 1
 ok env $(gp_client_env) "$GP_PAIR" acquire
 assert_out_contains "acquired alice@$KDC_REALM"
+
+# A trusted service names the user it acts for (rpc.gssd style): GSS_C_NT_STRING_UID_NAME
+# "4242" selects client_keytab %U = 4242, which holds alice's key.
+KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "ktadd -k $T/client-4242.keytab -norandkey alice" \
+    >>"$T/kdc-setup.log" 2>&1 || hard_error "ktadd alice"
+GP_SOCK_SAVE=$GP_SOCK
+GP_SOCK=$T/client.sock
+ok env $(gp_client_env) KRB5CCNAME="FILE:$T/uid.ccache" "$GP_PAIR" acquire 4242
+assert_out_contains "acquired alice@$KDC_REALM"
+expect_fail env $(gp_client_env) KRB5CCNAME="FILE:$T/uid2.ccache" "$GP_PAIR" acquire 4243
+GP_SOCK=$GP_SOCK_SAVE
+log "trusted service: uid name 4242 -> client_keytab %U -> alice; uid 4243 has none"
 
 # A handle sealed under another key is "no cred", not an error: tamper with the stored blob.
 python3 - "$T/client.ccache" <<'PY'

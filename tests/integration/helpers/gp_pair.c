@@ -6,7 +6,8 @@
  *                                  "key ENCTYPE HEX" (the initiator's lucid context key)
  *   gp_pair pair SERVICE@HOST [N]  N times: init <-> accept with mutual auth, then wrap/unwrap
  *                                  and get_mic/verify both ways, localname of the initiator
- *   gp_pair acquire                acquire default initiator creds, print the name
+ *   gp_pair acquire [UID]          acquire initiator creds (default, or for a user by
+ *                                  GSS_C_NT_STRING_UID_NAME), print the name
  *   gp_pair localname PRINCIPAL    gss_localname of a krb5 principal
  */
 #include <gssapi/gssapi.h>
@@ -206,15 +207,23 @@ static int do_pair(const char *service, int rounds)
     return 0;
 }
 
-static int do_acquire(void)
+static int do_acquire(const char *uid)
 {
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
-    gss_name_t name = GSS_C_NO_NAME;
+    gss_name_t name = GSS_C_NO_NAME, want = GSS_C_NO_NAME;
     gss_buffer_desc dn = GSS_C_EMPTY_BUFFER;
     OM_uint32 min, maj, life = 0;
 
-    maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, GSS_C_NO_OID_SET,
+    if (uid != NULL) {
+        gss_buffer_desc b = { strlen(uid), (void *)uid };
+        maj = gss_import_name(&min, &b, GSS_C_NT_STRING_UID_NAME, &want);
+        if (maj != GSS_S_COMPLETE) {
+            return fail("gss_import_name(uid)", maj, min);
+        }
+    }
+    maj = gss_acquire_cred(&min, want, GSS_C_INDEFINITE, GSS_C_NO_OID_SET,
                            GSS_C_INITIATE, &cred, NULL, NULL);
+    gss_release_name(&min, &want);
     if (maj != GSS_S_COMPLETE) {
         return fail("gss_acquire_cred", maj, min);
     }
@@ -265,7 +274,7 @@ int main(int argc, char **argv)
         return do_pair(argv[2], argc >= 4 ? atoi(argv[3]) : 1);
     }
     if (argc >= 2 && strcmp(argv[1], "acquire") == 0) {
-        return do_acquire();
+        return do_acquire(argc >= 3 ? argv[2] : NULL);
     }
     if (argc >= 3 && strcmp(argv[1], "localname") == 0) {
         return do_localname(argv[2]);
