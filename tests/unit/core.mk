@@ -34,3 +34,5 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/unit_common
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LIBS)
 endif
+EXTRA_DIST += tests/data/kcm tests/tools/kcm-capture.py tests/tools/capture-golden.sh \
+	tests/tools/select-golden.py tests/tools/make-fuzz-corpus.py
