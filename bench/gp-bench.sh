@@ -2,10 +2,10 @@
 # bench/gp-bench.sh - GSS-Proxy throughput: cachetd against Debian's gssproxy 0.9.1, one run.
 #
 #   kernel   kernel-style ACCEPT_SEC_CONTEXT (linux_lucid_v1 + linux_creds_v1, byte-exact as
-#            nfsd sends them) through tests/integration/gpkernel.py:
-#              1conn-1  one connection, one call at a time
-#              1conn-8  the kernel's case: ONE connection, 8 calls in flight
-#              8conn    8 connections, one call at a time each
+#            nfsd sends them) from bench/gp-bench.c (a C client, compiled here), CONNSxINFLIGHT:
+#              1x1      one connection, one call at a time
+#              1x8 1x32 the kernel's case: ONE connection, several calls in flight
+#              8x1 8x8  8 connections
 #   interp   Debian's interposer (proxymech.so, REMOTE_ONLY) running the project's GSS pair
 #            (tests/integration/helpers/gp_pair): init+accept with mutual auth per round,
 #            1 and 8 concurrent client processes.
@@ -42,6 +42,7 @@ for f in "$CACHETD" "$GP_PAIR"; do
 done
 [ -x "$GSSPROXY" ] || { echo "gp-bench: $GSSPROXY missing (apt-get install gssproxy)"; exit 2; }
 [ -f "$PROXYMECH" ] || { echo "gp-bench: proxymech.so missing (apt-get install gssproxy)"; exit 2; }
+CC=${CC:-cc}
 
 T=$(mktemp -d /tmp/gp-bench.XXXXXX)
 OUT=${OUT:-$T}
@@ -59,6 +60,7 @@ kdc_start || exit 1
 KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "addprinc -pw $(kdc_password daemon) daemon" \
     >/dev/null 2>&1
 ME=$(id -u)
+$CC -O2 -o "$T/gp-bench" "$HERE/gp-bench.c" || exit 2
 
 cat >"$T/gssproxy.conf" <<EOF2
 [gssproxy]
@@ -121,27 +123,10 @@ tokens() { # file count
     "$GP_PAIR" token host@localhost "$2" >"$1" || exit 1
 }
 
-kernel_rate() { # server mode
-    local d=$T/$1 mode=$2 r
-    case $mode in
-        1conn-1) tokens "$T/tok" "$N"
-                 python3 "$TOP/tests/integration/gpkernel.py" "$d/kernel.sock" bench "$T/tok" 1 ;;
-        1conn-8) tokens "$T/tok" "$N"
-                 python3 "$TOP/tests/integration/gpkernel.py" "$d/kernel.sock" bench "$T/tok" 8 ;;
-        8conn)
-            local per=$((N / 8)) i start end
-            for i in $(seq 1 8); do tokens "$T/tok$i" "$per"; done
-            start=$(date +%s.%N)
-            for i in $(seq 1 8); do
-                python3 "$TOP/tests/integration/gpkernel.py" "$d/kernel.sock" bench \
-                    "$T/tok$i" 1 >"$T/k8.$i" &
-            done
-            wait
-            end=$(date +%s.%N)
-            grep -h "ok" "$T"/k8.* | awk -v s="$start" -v e="$end" \
-                '{n += $2; ok += $4} END {printf "accepts %d ok %d in %.3f s: %.0f/s\n", n, ok, e-s, n/(e-s)}'
-            ;;
-    esac
+kernel_rate() { # server mode: CONNSxINFLIGHT
+    local d=$T/$1 conns=${2%x*} inflight=${2#*x}
+    tokens "$T/tok" "$N"
+    "$T/gp-bench" "$d/kernel.sock" "$T/tok" "$conns" "$inflight"
 }
 
 interp_rate() { # server procs
@@ -170,7 +155,7 @@ start_server gssproxy
 TCK=$(getconf CLK_TCK)
 printf '%-16s %10s %10s %7s %14s %14s\n' "workload" "cachetd/s" "gssproxy/s" "ratio" \
     "cachetd ms/op" "gssproxy ms/op" | tee "$OUT/gp-bench.txt"
-for w in kernel:1conn-1 kernel:1conn-8 kernel:8conn interp:1 interp:8; do
+for w in kernel:1x1 kernel:1x8 kernel:1x32 kernel:8x1 kernel:8x8 interp:1 interp:8; do
     kind=${w%%:*} arg=${w#*:}
     declare -A R=() C=()
     for s in cachetd gssproxy; do
