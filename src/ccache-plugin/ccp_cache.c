@@ -254,12 +254,17 @@ static krb5_error_code KRB5_CALLCONV ccp_get_princ(krb5_context ctx, krb5_ccache
     return ret;
 }
 
-/* ---- the cache's credentials, as raw wire copies ---- */
+/* ---- the cache's credentials, as wire views ---- */
 
+/* The cache's creds, parsed once into views: into the kept GET_CRED_LIST reply, or into
+ * per-cred copies (the UUID fallback). */
 struct raw_list {
-    uint8_t **bytes;
+    const uint8_t **bytes;
     uint32_t *lens;
+    struct kcm_cred *creds; /* parsed views of bytes[i] */
     size_t n;
+    struct ccp_reply keep; /* GET_CRED_LIST reply the views point into */
+    bool copies;           /* bytes[i] are owned copies */
 };
 
 static bool unsupported_op(krb5_error_code ret)
@@ -270,14 +275,16 @@ static bool unsupported_op(krb5_error_code ret)
 
 static void raw_free(struct raw_list *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; l->copies && i < l->n; i++) {
         if (l->bytes[i] != NULL) {
-            explicit_bzero(l->bytes[i], l->lens[i]);
-            free(l->bytes[i]);
+            explicit_bzero((void *)l->bytes[i], l->lens[i]);
+            free((void *)l->bytes[i]);
         }
     }
     free(l->bytes);
     free(l->lens);
+    free(l->creds);
+    ccp_reply_free(&l->keep);
     memset(l, 0, sizeof(*l));
 }
 
@@ -285,8 +292,9 @@ static krb5_error_code raw_alloc(struct raw_list *l, size_t n)
 {
     l->bytes = calloc(n > 0 ? n : 1, sizeof(*l->bytes));
     l->lens = calloc(n > 0 ? n : 1, sizeof(*l->lens));
+    l->creds = calloc(n > 0 ? n : 1, sizeof(*l->creds));
     l->n = n;
-    if (l->bytes == NULL || l->lens == NULL) {
+    if (l->bytes == NULL || l->lens == NULL || l->creds == NULL) {
         l->n = 0;
         raw_free(l);
         return ENOMEM;
@@ -294,39 +302,45 @@ static krb5_error_code raw_alloc(struct raw_list *l, size_t n)
     return 0;
 }
 
-static krb5_error_code raw_set(struct raw_list *l, size_t i, const uint8_t *p, uint32_t len)
+static krb5_error_code raw_copy(struct raw_list *l, size_t i, const uint8_t *p, uint32_t len)
 {
-    l->bytes[i] = malloc(len > 0 ? len : 1);
-    if (l->bytes[i] == NULL) {
+    uint8_t *c = malloc(len > 0 ? len : 1);
+
+    if (c == NULL) {
         return ENOMEM;
     }
-    memcpy(l->bytes[i], p, len);
+    memcpy(c, p, len);
+    l->bytes[i] = c;
     l->lens[i] = len;
-    return 0;
+    return kcm_cred_from_bytes(c, len, &l->creds[i]) ? 0 : KRB5_KCM_MALFORMED_REPLY;
 }
 
-/* GET_CRED_LIST: u32 count, count x (u32 len, cred). */
-static krb5_error_code raw_from_cred_list(struct util_rd *rd, struct raw_list *l)
+/* GET_CRED_LIST: u32 count, count x (u32 len, cred). Takes the reply. */
+static krb5_error_code raw_from_cred_list(struct ccp_reply *rep, struct raw_list *l)
 {
+    struct util_rd *rd = &rep->body;
     uint32_t n = util_rd_u32(rd);
     krb5_error_code ret;
 
     if (!util_rd_ok(rd) || n > util_rd_left(rd) / 4) {
+        ccp_reply_free(rep);
         return KRB5_KCM_MALFORMED_REPLY;
     }
     ret = raw_alloc(l, n);
     for (uint32_t i = 0; ret == 0 && i < n; i++) {
         struct util_data d = util_rd_data(rd);
-        struct kcm_cred c;
-        if (!util_rd_ok(rd) || !kcm_cred_from_bytes(d.p, d.len, &c)) {
+        if (!util_rd_ok(rd) || !kcm_cred_from_bytes(d.p, d.len, &l->creds[i])) {
             ret = KRB5_KCM_MALFORMED_REPLY;
             break;
         }
-        ret = raw_set(l, i, d.p, d.len);
+        l->bytes[i] = d.p;
+        l->lens[i] = d.len;
     }
     if (ret == 0 && !util_rd_done(rd)) {
         ret = KRB5_KCM_MALFORMED_REPLY;
     }
+    l->keep = *rep;
+    memset(rep, 0, sizeof(*rep));
     if (ret != 0) {
         raw_free(l);
     }
@@ -366,9 +380,9 @@ static krb5_error_code raw_by_uuid(krb5_context ctx, krb5_ccache cache, struct r
     }
     n = util_rd_left(&ul.body) / KCM_UUID_LEN;
     ret = raw_alloc(l, n);
+    l->copies = true;
     for (size_t i = 0; ret == 0 && i < n; i++) {
         struct name_uuid a = { h->residual, ul.body.p + ul.body.pos + i * KCM_UUID_LEN };
-        struct kcm_cred c;
         ret = ccp_call(ctx, &h->target, KCM_OP_GET_CRED_BY_UUID, build_name_uuid, &a, &rep);
         if (ret == KRB5_CC_END) {
             ret = 0;
@@ -377,8 +391,7 @@ static krb5_error_code raw_by_uuid(krb5_context ctx, krb5_ccache cache, struct r
         if (ret == 0) {
             const uint8_t *p = rep.body.p + rep.body.pos;
             uint32_t len = (uint32_t)util_rd_left(&rep.body);
-            ret = kcm_cred_from_bytes(p, len, &c) ? raw_set(l, k++, p, len)
-                                                  : KRB5_KCM_MALFORMED_REPLY;
+            ret = raw_copy(l, k++, p, len);
         }
         ccp_reply_free(&rep);
     }
@@ -397,9 +410,7 @@ static krb5_error_code raw_fetch(krb5_context ctx, krb5_ccache cache, struct raw
 
     memset(l, 0, sizeof(*l));
     if (ret == 0) {
-        ret = raw_from_cred_list(&rep.body, l);
-        ccp_reply_free(&rep);
-        return ret;
+        return raw_from_cred_list(&rep, l);
     }
     if (unsupported_op(ret)) {
         return raw_by_uuid(ctx, cache, l);
@@ -440,18 +451,12 @@ static krb5_error_code KRB5_CALLCONV ccp_get_next(krb5_context ctx, krb5_ccache 
                                                   krb5_cc_cursor *cursor, krb5_creds *out)
 {
     struct ccp_cursor *c = *cursor;
-    struct kcm_cred w;
-    size_t i;
 
     memset(out, 0, sizeof(*out));
     if (c == NULL || c->pos >= c->raw.n) {
         return KRB5_CC_END;
     }
-    i = c->pos++;
-    if (!kcm_cred_from_bytes(c->raw.bytes[i], c->raw.lens[i], &w)) {
-        return KRB5_KCM_MALFORMED_REPLY;
-    }
-    return ccp_cred_from_wire(&w, out);
+    return ccp_cred_from_wire(&c->raw.creds[c->pos++], out);
 }
 
 static krb5_error_code KRB5_CALLCONV ccp_end_get(krb5_context ctx, krb5_ccache cache,
@@ -534,16 +539,16 @@ static krb5_error_code retrieve_by_scan(krb5_context ctx, krb5_ccache cache, krb
     }
     ret = raw_fetch(ctx, cache, &l);
     for (size_t i = 0; ret == 0 && i < l.n; i++) {
-        struct kcm_cred c;
+        const struct kcm_cred *c = &l.creds[i];
         int pref;
-        if (!kcm_cred_from_bytes(l.bytes[i], l.lens[i], &c) || !kcm_cred_match(wflags, &m, &c)) {
+        if (!kcm_cred_match(wflags, &m, c)) {
             continue;
         }
         if (ktypes == NULL) {
             best = (long)i;
             break;
         }
-        pref = ktype_pref(c.key.enctype, ktypes);
+        pref = ktype_pref(c->key.enctype, ktypes);
         if (pref < 0) {
             nomatch = KRB5_CC_NOT_KTYPE;
         } else if (best < 0 || pref < best_pref) {
@@ -552,14 +557,7 @@ static krb5_error_code retrieve_by_scan(krb5_context ctx, krb5_ccache cache, krb
         }
     }
     if (ret == 0) {
-        struct kcm_cred c;
-        if (best < 0) {
-            ret = nomatch;
-        } else if (!kcm_cred_from_bytes(l.bytes[best], l.lens[best], &c)) {
-            ret = KRB5_KCM_MALFORMED_REPLY;
-        } else {
-            ret = ccp_cred_from_wire(&c, out);
-        }
+        ret = best < 0 ? nomatch : ccp_cred_from_wire(&l.creds[best], out);
     }
     raw_free(&l);
     explicit_bzero(mbuf, wr.len);

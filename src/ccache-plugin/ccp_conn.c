@@ -217,15 +217,45 @@ static krb5_error_code io_error(krb5_context ctx, int e, const char *what)
     return ret;
 }
 
+/* Wait until readable, then take what is there (at least one byte): 0, ECONNRESET on EOF,
+ * ETIMEDOUT or an errno. Polling first costs one syscall less than a read that finds nothing. */
+static int recv_some(int fd, uint8_t *p, size_t cap, long deadline, size_t *got)
+{
+    for (;;) {
+        ssize_t r;
+        int e = wait_fd(fd, POLLIN, deadline);
+        if (e != 0) {
+            return e;
+        }
+        r = recv(fd, p, cap, MSG_DONTWAIT);
+        if (r > 0) {
+            *got = (size_t)r;
+            return 0;
+        }
+        if (r == 0) {
+            return ECONNRESET;
+        }
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+            return errno;
+        }
+    }
+}
+
+#define FIRST_READ 4096 /* most replies arrive whole in one read */
+
 /* Send one frame and read one reply on fd. Transport failures come back as krb5 codes with a
  * message; *transport tells them from the server's own codes. */
 static krb5_error_code xfer(krb5_context ctx, int fd, const uint8_t *req, size_t reqlen,
                             struct ccp_reply *rep, bool *transport, int *send_errno)
 {
     long deadline = now_ms() + ccp_timeout_ms();
-    uint8_t hdr[8];
+    uint8_t first[FIRST_READ];
+    size_t have = 0;
+    size_t got = 0;
+    size_t inbody;
     uint32_t len;
     uint32_t outer;
+    krb5_error_code ret;
     int e;
 
     memset(rep, 0, sizeof(*rep));
@@ -236,46 +266,52 @@ static krb5_error_code xfer(krb5_context ctx, int fd, const uint8_t *req, size_t
         *send_errno = e;
         return io_error(ctx, e, "sending a request");
     }
-    e = recv_all(fd, hdr, sizeof(hdr), deadline);
-    if (e != 0) {
-        return io_error(ctx, e, "reading a reply");
-    }
-    len = util_be32(hdr);
-    outer = util_be32(hdr + 4);
-    if (outer != 0) {
-        /* sssd-style error: no payload may follow (kcm-protocol.md §1.3). */
-        if (len != 0) {
-            krb5_set_error_message(ctx, KRB5_KCM_MALFORMED_REPLY,
-                                   "SESSION cache: malformed reply from cachetd");
-            return KRB5_KCM_MALFORMED_REPLY;
+    while (have < 8) {
+        e = recv_some(fd, first + have, sizeof(first) - have, deadline, &got);
+        if (e != 0) {
+            ret = io_error(ctx, e, "reading a reply");
+            goto out;
         }
+        have += got;
+    }
+    len = util_be32(first);
+    outer = util_be32(first + 4);
+    /* The protocol is strictly request/reply: nothing may follow this reply. */
+    if ((outer != 0 && len != 0) || len > KCM_MAX_REPLY || have - 8 > len ||
+        (outer == 0 && len < 4)) {
+        ret = len > KCM_MAX_REPLY ? KRB5_KCM_REPLY_TOO_BIG : KRB5_KCM_MALFORMED_REPLY;
+        krb5_set_error_message(ctx, ret, "SESSION cache: malformed reply from cachetd");
+        goto out;
+    }
+    if (outer != 0) {
+        /* sssd-style error without payload (kcm-protocol.md §1.3). */
         *transport = false;
-        return (krb5_error_code)outer;
-    }
-    if (len > KCM_MAX_REPLY) {
-        return KRB5_KCM_REPLY_TOO_BIG;
-    }
-    if (len < 4) {
-        return KRB5_KCM_MALFORMED_REPLY;
+        ret = (krb5_error_code)outer;
+        goto out;
     }
     rep->mem = malloc(len);
     if (rep->mem == NULL) {
-        return ENOMEM;
+        ret = ENOMEM;
+        goto out;
     }
     rep->len = len;
-    e = recv_all(fd, rep->mem, len, deadline);
+    inbody = have - 8;
+    memcpy(rep->mem, first + 8, inbody);
+    e = recv_all(fd, rep->mem + inbody, len - inbody, deadline);
     if (e != 0) {
         ccp_reply_free(rep);
-        return io_error(ctx, e, "reading a reply");
+        ret = io_error(ctx, e, "reading a reply");
+        goto out;
     }
     *transport = false;
     util_rd_init(&rep->body, rep->mem + 4, len - 4);
-    if (util_be32(rep->mem) != 0) {
-        krb5_error_code code = (krb5_error_code)util_be32(rep->mem);
+    ret = (krb5_error_code)util_be32(rep->mem);
+    if (ret != 0) {
         ccp_reply_free(rep);
-        return code;
     }
-    return 0;
+out:
+    explicit_bzero(first, have);
+    return ret;
 }
 
 krb5_error_code ccp_conn_xfer(krb5_context ctx, int fd, const uint8_t *req, size_t reqlen,

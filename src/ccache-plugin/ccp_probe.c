@@ -11,8 +11,10 @@
  *                                      FILE.ready, wait for FILE, finish both
  *   ccp-probe fork CCNAME              use, fork, use in child and parent; no socket leaks
  *   ccp-probe threads TYPE N ITERS     N threads, own contexts, concurrent reads of one cache
+ *   ccp-probe fill TYPE                a new cache of TYPE with NCREDS creds, made primary
  *   ccp-probe bench TYPE WORKLOAD N    WORKLOAD: retrieve|iterate|resolve|list|store;
- *                                      prints "RESULT type=.. workload=.. ops=.. us_per_op=.."
+ *                                      prints "RESULT type=.. workload=.. ops=.. us_per_op=..
+ *                                      cpu_us_per_op=.." (wall and client CPU time)
  * Exit status: 0 ok, 1 failure (the message names the krb5 error), 2 usage. */
 #include "config.h"
 
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -469,6 +472,15 @@ static int cmd_threads(const char *type, int n, int iters)
     return fails == 0 ? 0 : 1;
 }
 
+static double cpu_s(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -486,7 +498,9 @@ static int cmd_bench(const char *type, const char *workload, long n)
     char *full = NULL;
     krb5_creds m;
     double t0;
+    double c0;
     double dt;
+    double dc;
 
     snprintf(prefix, sizeof(prefix), "%s:", type);
     check(ctx, krb5_cc_switch(ctx, cc), "switch");
@@ -496,6 +510,7 @@ static int cmd_bench(const char *type, const char *workload, long n)
     m.client = a;
     check(ctx, krb5_parse_name(ctx, "svc/host13@" REALM, &m.server), "parse");
     t0 = now_s();
+    c0 = cpu_s();
     for (long i = 0; i < n; i++) {
         krb5_ccache h;
         krb5_creds got;
@@ -526,8 +541,9 @@ static int cmd_bench(const char *type, const char *workload, long n)
         }
     }
     dt = now_s() - t0;
-    printf("RESULT type=%s workload=%s ops=%ld seconds=%.3f us_per_op=%.1f\n", type, workload, n,
-           dt, dt * 1e6 / (double)n);
+    dc = cpu_s() - c0;
+    printf("RESULT type=%s workload=%s ops=%ld seconds=%.3f us_per_op=%.1f cpu_us_per_op=%.1f\n",
+           type, workload, n, dt, dt * 1e6 / (double)n, dc * 1e6 / (double)n);
     krb5_free_principal(ctx, m.server);
     krb5_free_principal(ctx, a);
     krb5_free_string(ctx, full);
@@ -564,6 +580,18 @@ int main(int argc, char **argv)
     }
     if (argc == 5 && strcmp(argv[1], "threads") == 0) {
         return cmd_threads(argv[2], atoi(argv[3]), atoi(argv[4]));
+    }
+    if (argc == 3 && strcmp(argv[1], "fill") == 0) {
+        krb5_context ctx = new_context();
+        krb5_ccache cc = fill_new(ctx, argv[2]);
+        char *full;
+        check(ctx, krb5_cc_switch(ctx, cc), "switch");
+        check(ctx, krb5_cc_get_full_name(ctx, cc, &full), "full name");
+        printf("%s\n", full);
+        krb5_free_string(ctx, full);
+        krb5_cc_close(ctx, cc);
+        krb5_free_context(ctx);
+        return 0;
     }
     if (argc == 5 && strcmp(argv[1], "bench") == 0) {
         return cmd_bench(argv[2], argv[3], atol(argv[4]));

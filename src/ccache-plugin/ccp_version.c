@@ -1,9 +1,9 @@
 /* Run-time check that the libkrb5 we were loaded into has the ccache ops layout of ccp_abi.h.
  *
  * Two independent tests, both must pass before krb5_cc_register() is called:
- * 1. the brand string ("KRB5_BRAND: <tag> <release> <date>", a string constant in every MIT
- *    libkrb5 but not an exported symbol) read from the library file that defines
- *    krb5_init_context must name release 1.20, 1.21 or 1.22;
+ * 1. the brand string ("KRB5_BRAND: <tag> <release> <date>", the char array krb5_brand in every
+ *    MIT libkrb5 but not an exported symbol), found in the loaded writable segments of the
+ *    library that defines krb5_init_context (else in its file), must name 1.20, 1.21 or 1.22;
  * 2. the exported built-in tables krb5_fcc_ops and krb5_mcc_ops must have our struct size and
  *    the NULL pattern of the 1.20 layout (replace set; wasdefault and switch_to NULL; lock and
  *    unlock set). In 1.18/1.19 the replace slot (then `move`) is NULL for both; in <= 1.17 the
@@ -16,6 +16,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -70,7 +71,59 @@ bool ccp_release_supported(int major, int minor)
     return major == 1 && minor >= 20 && minor <= 22;
 }
 
-/* Find the brand string in the mapped library file. */
+struct seg_search {
+    const void *inside; /* an address inside the library we look for */
+    const char *hit;
+    size_t left;
+};
+
+/* dl_iterate_phdr callback: in the object containing s->inside, search the writable loaded
+ * segments (krb5_brand is a non-const char array, so it lives in .data) for the brand. */
+static int seg_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct seg_search *s = arg;
+    uintptr_t a = (uintptr_t)s->inside;
+    bool mine = false;
+
+    for (int i = 0; i < info->dlpi_phnum && !mine; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        mine = ph->p_type == PT_LOAD && a >= lo && a < lo + ph->p_memsz;
+    }
+    if (!mine) {
+        return 0;
+    }
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        const char *base = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        const char *hit;
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || !(ph->p_flags & PF_R)) {
+            continue;
+        }
+        hit = memmem(base, ph->p_filesz, BRAND_MAGIC, strlen(BRAND_MAGIC));
+        if (hit != NULL) {
+            s->hit = hit;
+            s->left = (size_t)(base + ph->p_filesz - hit);
+            return 1;
+        }
+    }
+    return 1;
+}
+
+/* The brand in the loaded image: a few KB of .data instead of the whole file. */
+static bool brand_in_memory(const void *inside, int *major, int *minor)
+{
+    struct seg_search s = { inside, NULL, 0 };
+
+    (void)dl_iterate_phdr(seg_cb, &s);
+    if (s.hit == NULL) {
+        return false;
+    }
+    return ccp_brand_parse(s.hit, strnlen(s.hit, s.left < BRAND_MAX ? s.left : BRAND_MAX), major,
+                           minor);
+}
+
+/* Find the brand string in the library file (if it was not in the loaded .data). */
 static bool read_brand(const char *path, int *major, int *minor, char *why, size_t whylen)
 {
     struct stat st;
@@ -145,7 +198,8 @@ krb5_error_code ccp_abi_check(char *why, size_t whylen)
         snprintf(why, whylen, "cannot locate the libkrb5 in use");
         return KRB5_PLUGIN_VER_NOTSUPP;
     }
-    if (!read_brand(info.dli_fname, &major, &minor, why, whylen)) {
+    if (!brand_in_memory((void *)krb5_init_context, &major, &minor) &&
+        !read_brand(info.dli_fname, &major, &minor, why, whylen)) {
         return KRB5_PLUGIN_VER_NOTSUPP;
     }
     if (!ccp_release_supported(major, minor)) {
