@@ -11,14 +11,46 @@
 /* The kernel's receive limits (net/sunrpc/auth_gss/gss_rpc_xdr.h). */
 #define KERNEL_MAX_PRINC 256
 
-static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred, gssx_option **opts,
-                          u_int *n)
+/* The cred's serialized form (tickets by value for MEMORY ccaches): compared before and after
+ * the call to tell whether the client's stored copy is stale. */
+static bool cred_snapshot(gss_cred_id_t cred, gss_buffer_desc *out)
 {
+    OM_uint32 min;
+
+    return gss_export_cred(&min, cred, out) == GSS_S_COMPLETE;
+}
+
+static void snapshot_free(gss_buffer_desc *b)
+{
+    OM_uint32 min;
+
+    if (b->value != NULL) {
+        explicit_bzero(b->value, b->length);
+    }
+    gss_release_buffer(&min, b);
+}
+
+/* Like gssproxy, send sync_creds only when the call changed the credentials (a new service
+ * ticket, a refreshed TGT): otherwise the client would rewrite its ccache on every call. */
+static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred, gss_buffer_desc *before,
+                          gssx_option **opts, u_int *n)
+{
+    gss_buffer_desc after = GSS_C_EMPTY_BUFFER;
     gssx_cred out;
     uint32_t min;
     u_int len;
     char *buf;
     XDR x;
+    bool same;
+
+    if (before->value != NULL && cred_snapshot(*cred, &after)) {
+        same = after.length == before->length &&
+               memcmp(after.value, before->value, after.length) == 0;
+        snapshot_free(&after);
+        if (same) {
+            return 0;
+        }
+    }
 
     if (gp_cred_export(&min, gc, cred, &out) != GSS_S_COMPLETE) {
         return 0; /* nothing to sync is not an error */
@@ -32,6 +64,7 @@ static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred, gssx_option *
     if (!xdr_gssx_cred(&x, &out)) {
         return EINVAL;
     }
+    util_log(UTIL_LOG_DEBUG, "gssproxy: credentials changed, sync_creds sent (%u bytes)", len);
     return gp_opt_add(gc->mem, opts, n, GP_OPT_SYNC_CREDS, buf, len);
 }
 
@@ -46,6 +79,7 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     gss_OID actual = GSS_C_NO_OID;
     struct gss_channel_bindings_struct cb;
     gss_buffer_desc in = GSS_C_EMPTY_BUFFER, out = GSS_C_EMPTY_BUFFER;
+    gss_buffer_desc before = GSS_C_EMPTY_BUFFER;
     OM_uint32 ret_flags = 0, tmp, min = 0;
     uint32_t maj = GSS_S_COMPLETE, flags;
     enum gp_ctx_export type = gp_export_type(&arg->call_ctx);
@@ -93,6 +127,10 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     if (arg->input_cb != NULL) {
         gp_cb_view(&cb, arg->input_cb);
     }
+    if (sync && gc->svc->allow_client_ccache_sync && arg->cred_handle != NULL &&
+        !cred_snapshot(cred, &before)) {
+        before.value = NULL;
+    }
     flags = (uint32_t)arg->req_flags;
     flags &= ~gc->svc->filter_flags;
     flags |= gc->svc->enforce_flags;
@@ -116,13 +154,15 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     }
     if (!GSS_ERROR(maj) && sync && gc->svc->allow_client_ccache_sync &&
         cred != GSS_C_NO_CREDENTIAL) {
-        if (add_sync_creds(gc, &cred, &res->options.options_val, &res->options.options_len)) {
+        if (add_sync_creds(gc, &cred, &before, &res->options.options_val,
+                           &res->options.options_len)) {
             util_log(UTIL_LOG_DEBUG, "sync_creds: export failed");
         }
     }
 done:
     gp_status_set(gc->mem, &res->status, maj, min,
                   actual != GSS_C_NO_OID ? actual : (mech.length > 0 ? &mech : GSS_C_NO_OID));
+    snapshot_free(&before);
     gss_release_buffer(&tmp, &out);
     gss_release_name(&tmp, &target);
     gp_cred_release(&cred);
