@@ -33,7 +33,7 @@
 /* version, session, boot id, token */
 #define CAP_PAYLOAD_LEN (1 + 4 + KCM_SCAP_BOOT_LEN + KCM_SCAP_TOKEN_LEN)
 /* A sibling that got the grant a moment ago is about to store the key: look again. */
-#define ISSUED_RETRIES 25
+#define ISSUED_RETRIES 10
 #define ISSUED_RETRY_NS (20 * 1000 * 1000)
 
 struct cap {

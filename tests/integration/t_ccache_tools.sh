@@ -75,9 +75,43 @@ out klist -l; has "$BOB"; lacks "$ALICE"
 exit 0
 ' || fail "login b failed"
 
+if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1 &&
+    setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -r "$CCP_SO"; then
+    chmod 0755 "$T"
+    export AS_NOBODY="setpriv --reuid=nobody --regid=$(id -g nobody) --clear-groups"
+    in_login n '
+step "a login of nobody (uid 65534): its own key, <uid>:... names"
+echo "+ [nobody] kinit alice"
+pw alice | $AS_NOBODY kinit alice || exit 1
+out $AS_NOBODY klist; has "Ticket cache: SESSION:65534"; has "Default principal: $ALICE"
+out $AS_NOBODY keyctl show @s; has "user: cachet:session:65534"
+echo "+ [nobody] kinit -c SESSION:65534:x bob"
+pw bob | $AS_NOBODY kinit -c SESSION:65534:x bob || exit 1
+echo "+ [nobody] kinit -c SESSION:0:x bob (a name outside its namespace)"
+if pw bob | $AS_NOBODY kinit -c SESSION:0:x bob; then echo "nobody created SESSION:0:x"; exit 1; fi
+out $AS_NOBODY klist -l; has "SESSION:65534:x"; lacks "SESSION:0"
+exit 0
+' 65534 || fail "login n (nobody) failed"
+else
+    log "skipping the nobody login: no nobody user, no setpriv, or the build is not readable"
+fi
+
 grep -q "session capability granted to uid 0 .* for session $(cat "$T/a.sid")" "$DAEMON_ERR" ||
     fail "no grant for login a's session in the daemon log"
 grep -q "session capability granted to uid 0 .* for session $(cat "$T/b.sid")" "$DAEMON_ERR" ||
     fail "no grant for login b's session in the daemon log"
+daemon_stop
+
+log "--- scope = user: SESSION: still needs the capability, and serves the uid's collection"
+CONF=$T/cachet-user.conf
+daemon_config scope=user
+daemon_start
+in_login u '
+must kinit_as alice
+out klist; has "Ticket cache: SESSION:0"; has "Default principal: $ALICE"
+out env KRB5CCNAME=KCM: klist; has "Default principal: $ALICE"
+mustnot bash -c "keyctl new_session >/dev/null && klist -s"
+exit 0
+' || fail "login u (scope = user) failed"
 daemon_stop
 it_pass
