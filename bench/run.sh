@@ -101,6 +101,7 @@ HEIM_SOCK_OURS=0
 SSSD_CONFDB_SAVED=""
 SSSD_CONFDB_ABSENT=0
 SSSD_SECRETS_ABSENT=0
+SSSD_SECRETS_SAVED=""
 
 stop_daemon() {
     local name=$1 pid=${PID[$1]:-} i
@@ -133,7 +134,9 @@ cleanup() {
     elif [ "$SSSD_CONFDB_ABSENT" = 1 ]; then
         rm -f "$SSSD_CONFDB"
     fi
-    if [ "$SSSD_SECRETS_ABSENT" = 1 ]; then
+    if [ -n "$SSSD_SECRETS_SAVED" ]; then
+        mv -f "$SSSD_SECRETS_SAVED" "$SSSD_SECRETS"
+    elif [ "$SSSD_SECRETS_ABSENT" = 1 ]; then
         rm -f "$SSSD_SECRETS"
     fi
     for u in $STOPPED_UNITS; do
@@ -380,7 +383,17 @@ start_sssd() {
     else
         SSSD_CONFDB_ABSENT=1
     fi
-    [ -f "$SSSD_SECRETS" ] || SSSD_SECRETS_ABSENT=1
+    # Start from an empty secrets database, as cachet-sqlite starts from an empty state_dir
+    # (a database grown by earlier runs is slower). Move the existing one aside and put it
+    # back on exit -- unless another sssd_kcm is running and may be using it.
+    if pgrep -x sssd_kcm >/dev/null; then
+        note "another sssd_kcm is running: using $SSSD_SECRETS as it is"
+    elif [ -f "$SSSD_SECRETS" ]; then
+        SSSD_SECRETS_SAVED="$RUN/secrets.ldb.saved"
+        mv "$SSSD_SECRETS" "$SSSD_SECRETS_SAVED"
+    else
+        SSSD_SECRETS_ABSENT=1
+    fi
     cat >"$dir/sssd.conf" <<EOF
 [sssd]
 services = kcm
