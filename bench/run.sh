@@ -452,6 +452,7 @@ for s in $SERVERS; do check_no_ip "$s"; done
     echo "# sssd-kcm: $(dpkg-query -W -f '${Version}' sssd-kcm 2>/dev/null) (ccache_storage=$SSSD_STORAGE)"
     echo "# libkrb5: $(dpkg-query -W -f '${Version}' libkrb5-3 2>/dev/null)"
     echo "# duration=${DURATION}s rounds=$ROUNDS uid=$BENCH_UID"
+    echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews 1-process figures most)"
 } >>"$RAW"
 
 rotate() { # rotate LIST by N
@@ -496,6 +497,7 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 for s in $SERVERS; do check_no_ip "$s"; done
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW"
 
 # ---------------------------------------------------------------------------------------------
 # Table
