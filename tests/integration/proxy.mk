@@ -16,3 +16,11 @@ check_PROGRAMS += tests/integration/helpers/gp_pair
 tests_integration_helpers_gp_pair_SOURCES = tests/integration/helpers/gp_pair.c
 tests_integration_helpers_gp_pair_CFLAGS = $(AM_CFLAGS) $(GSSAPI_CFLAGS)
 tests_integration_helpers_gp_pair_LDADD = $(GSSAPI_LIBS)
+
+# Unit tests of the pure parts (record marking, RPC header, gssproxy.conf reader).
+check_PROGRAMS += tests/proxy/test_gp
+TESTS += tests/proxy/test_gp
+tests_proxy_test_gp_SOURCES = tests/proxy/test_gp.c
+tests_proxy_test_gp_CFLAGS = $(AM_CFLAGS) $(TALLOC_CFLAGS) $(KRB5_CFLAGS) $(GSSAPI_CFLAGS) \
+	$(TIRPC_CFLAGS)
+tests_proxy_test_gp_LDADD = libcachet_core.la

@@ -1,0 +1,204 @@
+/* Unit tests for the pure parts of src/proxy: record marking, the RPC header codec and the
+ * gssproxy.conf reader (files, NN-*.conf directory, precedence, matching, %U). Plain C with
+ * exit status (no cmocka needed): 0 pass, 1 fail. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <unistd.h>
+
+#include "common/util_buf.h"
+#include "common/util_log.h"
+#include "common/util_secmem.h"
+#include "proxy/gp_conf.h"
+#include "proxy/gp_rpc.h"
+
+static int failures;
+
+#define CHECK(c)                                                                                  \
+    do {                                                                                          \
+        if (!(c)) {                                                                               \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                          \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+static size_t call(uint8_t *out, uint32_t xid, uint32_t mtype, uint32_t rpcvers, uint32_t prog,
+                   uint32_t vers, uint32_t proc, uint32_t flavor)
+{
+    uint32_t w[] = { xid, mtype, rpcvers, prog, vers, proc, flavor, 0, 0, 0 };
+
+    for (size_t i = 0; i < 10; i++) {
+        util_put_be32(out + 4 * i, w[i]);
+    }
+    return 40;
+}
+
+static void words(const uint8_t *p, size_t n, const uint32_t *want, size_t nw)
+{
+    CHECK(n == nw * 4);
+    for (size_t i = 0; i < nw && i * 4 < n; i++) {
+        CHECK(util_be32(p + 4 * i) == want[i]);
+    }
+}
+
+static void test_rpc(void)
+{
+    uint8_t rec[64], rep[GP_RPC_REPLY_HDR_MAX];
+    struct gp_rpc_call c;
+    size_t n = 0;
+
+    call(rec, 7, 0, 2, GP_RPC_PROG, 1, 0, 0);
+    CHECK(gp_rpc_parse_call(rec, 40, &c, rep, &n) == GP_RPC_REPLY_NOW);
+    words(rep, n, (const uint32_t[]){ 7, 1, 0, 0, 0, 0 }, 6);
+    call(rec, 8, 0, 3, GP_RPC_PROG, 1, 1, 0);
+    CHECK(gp_rpc_parse_call(rec, 40, &c, rep, &n) == GP_RPC_REPLY_NOW);
+    words(rep, n, (const uint32_t[]){ 8, 1, 1, 0, 2, 2 }, 6);
+    call(rec, 9, 0, 2, 100003, 1, 1, 0);
+    CHECK(gp_rpc_parse_call(rec, 40, &c, rep, &n) == GP_RPC_REPLY_NOW);
+    words(rep, n, (const uint32_t[]){ 9, 1, 0, 0, 0, 1 }, 6);
+    call(rec, 10, 0, 2, GP_RPC_PROG, 2, 1, 0);
+    CHECK(gp_rpc_parse_call(rec, 40, &c, rep, &n) == GP_RPC_REPLY_NOW);
+    words(rep, n, (const uint32_t[]){ 10, 1, 0, 0, 0, 2, 1, 1 }, 8);
+    call(rec, 11, 0, 2, GP_RPC_PROG, 1, 16, 0);
+    CHECK(gp_rpc_parse_call(rec, 40, &c, rep, &n) == GP_RPC_REPLY_NOW);
+    words(rep, n, (const uint32_t[]){ 11, 1, 0, 0, 0, 3 }, 6);
+    call(rec, 12, 0, 2, GP_RPC_PROG, 1, 1, 1);
+    CHECK(gp_rpc_parse_call(rec, 40, &c, rep, &n) == GP_RPC_REPLY_NOW);
+    words(rep, n, (const uint32_t[]){ 12, 1, 1, 1, 7 }, 5);
+    call(rec, 13, 1, 2, GP_RPC_PROG, 1, 1, 0);
+    CHECK(gp_rpc_parse_call(rec, 40, &c, rep, &n) == GP_RPC_CLOSE);
+    CHECK(gp_rpc_parse_call(rec, 39, &c, rep, &n) == GP_RPC_CLOSE);
+    call(rec, 14, 0, 2, GP_RPC_PROG, 1, 9, 0);
+    memcpy(rec + 40, "abcd", 4);
+    CHECK(gp_rpc_parse_call(rec, 44, &c, rep, &n) == GP_RPC_DISPATCH);
+    CHECK(c.xid == 14 && c.proc == 9 && c.args_len == 4 && memcmp(c.args, "abcd", 4) == 0);
+
+    /* record marking: two fragments, then a second record; partial input; the cap */
+    uint8_t s[64], out[64];
+    size_t consumed = 0, len = 0;
+    util_put_be32(s, 3);
+    memcpy(s + 4, "abc", 3);
+    util_put_be32(s + 7, GP_RPC_LAST_FRAG | 2);
+    memcpy(s + 11, "de", 2);
+    util_put_be32(s + 13, GP_RPC_LAST_FRAG | 1);
+    s[17] = 'f';
+    CHECK(gp_rm_scan(s, 18, &consumed, &len) == GP_RM_COMPLETE && consumed == 13 && len == 5);
+    gp_rm_assemble(s, consumed, out);
+    CHECK(memcmp(out, "abcde", 5) == 0);
+    CHECK(gp_rm_scan(s, 12, &consumed, &len) == GP_RM_NEED_MORE && consumed == 13);
+    CHECK(gp_rm_scan(s, 2, &consumed, &len) == GP_RM_NEED_MORE);
+    util_put_be32(s, GP_RPC_LAST_FRAG | (GP_RPC_MAX_RECORD + 1));
+    CHECK(gp_rm_scan(s, 4, &consumed, &len) == GP_RM_TOO_BIG);
+    util_put_be32(s, GP_RPC_MAX_RECORD);
+    util_put_be32(s + 4, 1);
+    CHECK(gp_rm_scan(s, 8, &consumed, &len) == GP_RM_NEED_MORE);
+    CHECK(gp_rm_scan(s, 4, &consumed, &len) == GP_RM_NEED_MORE);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL) {
+        perror(path);
+        exit(1);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_conf(void)
+{
+    char dir[] = "/tmp/gp-conf-test.XXXXXX";
+    char path[256], err[512] = "";
+    struct gp_conf *conf;
+    const struct gp_svc *s;
+    char *x;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/gssproxy.conf", dir);
+    write_file(path, "[gssproxy]\n  worker threads = 3\n\n"
+                     "[service/first]\n  mechs = krb5\n  euid = 0\n  socket = /s/a.sock\n"
+                     "  cred_store = keytab:/nonexistent/%U.keytab\n"
+                     "  cred_store = ccache:FILE:/x/krb5cc_%U\n"
+                     "  filter_flags = -DELEGATE +MUTUAL_AUTH\n  enforce_flags = 0x10\n");
+    snprintf(path, sizeof(path), "%s/24-nfs.conf", dir);
+    write_file(path, "[service/nfs]\n  mechs = krb5\n  euid = 0\n  program = /usr/bin/x\n"
+                     "  kernel_nfsd = yes\n  trusted = on\n");
+    snprintf(path, sizeof(path), "%s/50-any.conf", dir);
+    write_file(path, "[service/any]\n  mechs = krb5\n  allow_any_uid = yes\n  euid = 0\n"
+                     "[service/nfs]\n  euid = 7\n");
+    snprintf(path, sizeof(path), "%s/README", dir);
+    write_file(path, "[service/ignored]\n  garbage\n");
+    snprintf(path, sizeof(path), "%s/gssproxy.conf", dir);
+    conf = gp_conf_load(NULL, path, dir, "/s/default.sock", err, sizeof(err));
+    CHECK(conf != NULL);
+    if (conf == NULL) {
+        fprintf(stderr, "  %s\n", err);
+        return;
+    }
+    CHECK(conf->workers == 3);
+    CHECK(conf->nsvcs == 3);
+    CHECK(conf->kernel_nfsd);
+    CHECK(conf->nsockets == 2 && strcmp(conf->sockets[0], "/s/default.sock") == 0);
+    CHECK(strcmp(conf->svcs[0].name, "first") == 0 && conf->svcs[0].ncred_store == 2);
+    CHECK(conf->svcs[0].filter_flags == 2 /* MUTUAL */ && conf->svcs[0].enforce_flags == 0x10);
+    /* [service/nfs] from 24-nfs.conf wins over the later file's euid = 7 */
+    CHECK(conf->svcs[1].euid == 0 && conf->svcs[1].trusted && conf->svcs[1].program != NULL);
+    /* every service got a handle key (ephemeral: no keytab) */
+    CHECK(conf->svcs[0].handle_key != NULL && conf->svcs[0].handle_key->len == 32);
+    /* matching: socket, program, uid, first in order */
+    s = gp_conf_match(conf, 0, "/bin/sh", "/s/a.sock");
+    CHECK(s != NULL && strcmp(s->name, "first") == 0);
+    s = gp_conf_match(conf, 0, "/usr/bin/x", "/s/default.sock");
+    CHECK(s != NULL && strcmp(s->name, "nfs") == 0);
+    s = gp_conf_match(conf, 1000, "/usr/bin/x", "/s/default.sock");
+    CHECK(s != NULL && strcmp(s->name, "any") == 0);
+    s = gp_conf_match(conf, 1000, "/bin/sh", "/s/a.sock");
+    CHECK(s == NULL);
+    x = gp_conf_expand(conf, "keytab:/k/%U.kt%%", 4242);
+    CHECK(x != NULL && strcmp(x, "keytab:/k/4242.kt%") == 0);
+    x = gp_conf_expand(conf, "/home/%u", 0);
+    CHECK(x != NULL && strcmp(x, "/home/root") == 0);
+    talloc_free(conf);
+
+    /* errors name the file and line */
+    snprintf(path, sizeof(path), "%s/bad.conf", dir);
+    write_file(path, "[service/x]\n  mechs = krb5\n  cred_usage = sometimes\n");
+    conf = gp_conf_load(NULL, path, "", "/s/d.sock", err, sizeof(err));
+    CHECK(conf == NULL && strstr(err, "bad.conf:3:") != NULL);
+    write_file(path, "[service/x]\n  mechs = krb5 spnego\n  euid = 0\n");
+    conf = gp_conf_load(NULL, path, "", "/s/d.sock", err, sizeof(err));
+    CHECK(conf == NULL && strstr(err, "bad.conf:2:") != NULL);
+    write_file(path, "[service/x]\n  mechs = krb5\n");
+    conf = gp_conf_load(NULL, path, "", "/s/d.sock", err, sizeof(err));
+    CHECK(conf == NULL && strstr(err, "euid is required") != NULL);
+    /* a missing main file is fine when a directory is given (gssproxy's -C) */
+    snprintf(path, sizeof(path), "%s/none.conf", dir);
+    conf = gp_conf_load(NULL, path, dir, "/s/d.sock", err, sizeof(err));
+    CHECK(conf != NULL && conf->nsvcs == 2);
+    talloc_free(conf);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    CHECK(system(path) == 0);
+}
+
+int main(void)
+{
+    const char *why;
+
+    util_log_set_level(UTIL_LOG_ERROR);
+    util_secmem_init(UTIL_SECMEM_DEGRADED, &why);
+    setenv("KRB5_KTNAME", "FILE:/nonexistent/default.keytab", 1);
+    test_rpc();
+    test_conf();
+    if (failures) {
+        fprintf(stderr, "test_gp: %d failures\n", failures);
+        return 1;
+    }
+    printf("test_gp: all checks passed\n");
+    return 0;
+}
