@@ -400,6 +400,14 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
             have_client_kt = true;
         }
     }
+    /* krb5_principal names the service's own identity when it acts as itself. */
+    if (desired == GSS_C_NO_NAME && gc->svc->krb5_principal != NULL && service_self) {
+        gss_buffer_desc b = { strlen(gc->svc->krb5_principal),
+                              (void *)gc->svc->krb5_principal };
+        if (gss_import_name(&tmp, &b, GSS_KRB5_NT_PRINCIPAL_NAME, &def) == GSS_S_COMPLETE) {
+            desired = def;
+        }
+    }
     /* The service acting as itself initiates from its own keytab. */
     if (usage == GSS_C_INITIATE && service_self && keytab != NULL &&
         (gc->svc->trusted || desired != GSS_C_NO_NAME)) {
@@ -432,13 +440,6 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
                 util_log(UTIL_LOG_DEBUG, "gssproxy: uid %u: %d credentials from the KCM store",
                          (unsigned)gc->peer.uid, n);
             }
-        }
-    }
-    if (desired == GSS_C_NO_NAME && gc->svc->krb5_principal != NULL && service_self) {
-        gss_buffer_desc b = { strlen(gc->svc->krb5_principal),
-                              (void *)gc->svc->krb5_principal };
-        if (gss_import_name(&tmp, &b, GSS_KRB5_NT_PRINCIPAL_NAME, &def) == GSS_S_COMPLETE) {
-            desired = def;
         }
     }
     maj = gss_acquire_cred_from(min, desired, GSS_C_INDEFINITE, &mechs, usage,

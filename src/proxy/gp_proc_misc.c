@@ -169,6 +169,53 @@ static gss_cred_usage_t usage_from_gssx(gssx_cred_usage u)
                                                                        : GSS_C_BOTH);
 }
 
+/* acquire_type = impersonate_name: s4u2self for desired_name with the impersonator's
+ * initiator cred (the input handle, else the service's own from its keytab). Only for
+ * services with allow_protocol_transition or trusted, as gssproxy. */
+static uint32_t acquire_impersonate(struct gp_call *gc, const gssx_arg_acquire_cred *arg,
+                                    const octet_string *at, gss_cred_id_t *out,
+                                    OM_uint32 *min)
+{
+    gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
+    gss_cred_id_t imp = GSS_C_NO_CREDENTIAL;
+    gss_name_t who = GSS_C_NO_NAME;
+    OM_uint32 tmp;
+    uint32_t maj;
+
+    *min = 0;
+    if (!gp_opt_value_is(at, GP_OPT_IMPERSONATE_NAME)) {
+        *min = EINVAL;
+        return GSS_S_FAILURE;
+    }
+    if (!gc->svc->allow_protocol_transition && !gc->svc->trusted) {
+        *min = EACCES;
+        return GSS_S_FAILURE;
+    }
+    if (arg->desired_name == NULL) {
+        return GSS_S_BAD_NAME;
+    }
+    if (arg->input_cred_handle != NULL) {
+        maj = gp_cred_import(min, gc, arg->input_cred_handle, &imp);
+        if (maj != GSS_S_COMPLETE) {
+            return maj;
+        }
+    }
+    if (imp == GSS_C_NO_CREDENTIAL) {
+        maj = gp_cred_acquire(min, gc, GSS_C_INITIATE, GSS_C_NO_NAME, &imp);
+        if (maj != GSS_S_COMPLETE) {
+            return maj;
+        }
+    }
+    maj = gp_name_from_gssx(min, arg->desired_name, &who);
+    if (maj == GSS_S_COMPLETE) {
+        maj = gss_acquire_cred_impersonate_name(min, imp, who, GSS_C_INDEFINITE, &mechs,
+                                                GSS_C_INITIATE, out, NULL, NULL);
+    }
+    gss_release_name(&tmp, &who);
+    gp_cred_release(&imp);
+    return maj;
+}
+
 int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
 {
     gssx_arg_acquire_cred *arg = argp;
@@ -189,9 +236,10 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
         goto done;
     }
     if (at != NULL) {
-        /* impersonate_name (s4u2self) is not implemented yet. */
-        maj = GSS_S_FAILURE;
-        min = gp_opt_value_is(at, GP_OPT_IMPERSONATE_NAME) ? ENOTSUP : EINVAL;
+        maj = acquire_impersonate(gc, arg, at, &cred, &min);
+        if (maj == GSS_S_COMPLETE) {
+            goto export;
+        }
         goto done;
     }
     if (arg->input_cred_handle != NULL) {
@@ -223,6 +271,7 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
     if (maj != GSS_S_COMPLETE) {
         goto done;
     }
+export:
     res->output_cred_handle = talloc_zero(gc->mem, gssx_cred);
     maj = gp_cred_export(&min, gc, &cred, res->output_cred_handle);
     if (maj != GSS_S_COMPLETE) {

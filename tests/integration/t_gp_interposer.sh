@@ -14,7 +14,10 @@ gp_config "[service/apps]" "  mechs = krb5" "  cred_store = keytab:$KDC_KEYTAB" 
     "  allow_client_ccache_sync = yes" "  euid = $ME" \
     "[service/nfs-client]" "  mechs = krb5" "  socket = $T/client.sock" \
     "  cred_store = keytab:$KDC_KEYTAB" "  cred_store = client_keytab:$T/client-%U.keytab" \
-    "  cred_usage = initiate" "  trusted = yes" "  euid = $ME"
+    "  cred_usage = initiate" "  trusted = yes" "  euid = $ME" \
+    "[service/impersonator]" "  mechs = krb5" "  socket = $T/imp.sock" \
+    "  cred_store = keytab:$KDC_KEYTAB" "  krb5_principal = host/localhost" \
+    "  allow_protocol_transition = yes" "  euid = $ME"
 gp_daemon_start
 
 ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 3
@@ -48,6 +51,15 @@ assert_out_contains "acquired alice@$KDC_REALM"
 expect_fail env $(gp_client_env) KRB5CCNAME="FILE:$T/uid2.ccache" "$GP_PAIR" acquire 4243
 GP_SOCK=$GP_SOCK_SAVE
 log "trusted service: uid name 4242 -> client_keytab %U -> alice; uid 4243 has none"
+
+# Protocol transition: host/localhost (the service's own cred) impersonates bob (s4u2self) and
+# the acceptor sees bob.
+GP_SOCK=$T/imp.sock
+ok env $(gp_client_env) KRB5CCNAME="FILE:$T/imp.ccache" "$GP_PAIR" impersonate \
+    "bob@$KDC_REALM" host@localhost
+assert_out_contains "initiator bob@$KDC_REALM"
+GP_SOCK=$GP_SOCK_SAVE
+log "impersonate_name: s4u2self as bob through the proxy"
 
 # A handle sealed under another key is "no cred", not an error: tamper with the stored blob.
 python3 - "$T/client.ccache" <<'PY'

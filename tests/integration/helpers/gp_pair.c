@@ -9,6 +9,7 @@
  *   gp_pair acquire [UID]          acquire initiator creds (default, or for a user by
  *                                  GSS_C_NT_STRING_UID_NAME), print the name
  *   gp_pair localname PRINCIPAL    gss_localname of a krb5 principal
+ *   gp_pair impersonate USER SERVICE@HOST  s4u2self as USER with our own cred, then a pair
  */
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_krb5.h>
@@ -131,7 +132,45 @@ static int check_msgs(gss_ctx_id_t from, gss_ctx_id_t to, const char *dir)
     return 0;
 }
 
+static int do_pair_cred(const char *service, int rounds, gss_cred_id_t icred);
+
 static int do_pair(const char *service, int rounds)
+{
+    return do_pair_cred(service, rounds, GSS_C_NO_CREDENTIAL);
+}
+
+/* s4u2self: our own initiator cred impersonates USER, then a pair as USER to SERVICE. */
+static int do_impersonate(const char *user, const char *service)
+{
+    gss_buffer_desc b = { strlen(user), (void *)user };
+    gss_cred_id_t own = GSS_C_NO_CREDENTIAL, as_user = GSS_C_NO_CREDENTIAL;
+    gss_name_t who = GSS_C_NO_NAME;
+    OM_uint32 min, maj;
+    int r;
+
+    maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, GSS_C_NO_OID_SET,
+                           GSS_C_INITIATE, &own, NULL, NULL);
+    if (maj != GSS_S_COMPLETE) {
+        return fail("gss_acquire_cred", maj, min);
+    }
+    maj = gss_import_name(&min, &b, (gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME, &who);
+    if (maj != GSS_S_COMPLETE) {
+        return fail("gss_import_name", maj, min);
+    }
+    maj = gss_acquire_cred_impersonate_name(&min, own, who, GSS_C_INDEFINITE,
+                                            GSS_C_NO_OID_SET, GSS_C_INITIATE, &as_user, NULL,
+                                            NULL);
+    if (maj != GSS_S_COMPLETE) {
+        return fail("gss_acquire_cred_impersonate_name", maj, min);
+    }
+    r = do_pair_cred(service, 1, as_user);
+    gss_release_cred(&min, &as_user);
+    gss_release_cred(&min, &own);
+    gss_release_name(&min, &who);
+    return r;
+}
+
+static int do_pair_cred(const char *service, int rounds, gss_cred_id_t icred)
 {
     for (int r = 0; r < rounds; r++) {
         gss_name_t target = import_service(service);
@@ -145,7 +184,7 @@ static int do_pair(const char *service, int rounds)
         int legs = 0;
 
         while (maj_i == GSS_S_CONTINUE_NEEDED) {
-            maj_i = gss_init_sec_context(&min, GSS_C_NO_CREDENTIAL, &ictx, target,
+            maj_i = gss_init_sec_context(&min, icred, &ictx, target,
                                          (gss_OID)gss_mech_krb5,
                                          GSS_C_MUTUAL_FLAG | GSS_C_SEQUENCE_FLAG |
                                              GSS_C_INTEG_FLAG | GSS_C_CONF_FLAG,
@@ -272,6 +311,9 @@ int main(int argc, char **argv)
     }
     if (argc >= 3 && strcmp(argv[1], "pair") == 0) {
         return do_pair(argv[2], argc >= 4 ? atoi(argv[3]) : 1);
+    }
+    if (argc >= 4 && strcmp(argv[1], "impersonate") == 0) {
+        return do_impersonate(argv[2], argv[3]);
     }
     if (argc >= 2 && strcmp(argv[1], "acquire") == 0) {
         return do_acquire(argc >= 3 ? argv[2] : NULL);
