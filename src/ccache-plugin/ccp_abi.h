@@ -44,8 +44,8 @@ struct ccp_cc_ops {
     krb5_error_code(KRB5_CALLCONV *destroy)(krb5_context, krb5_ccache);
     krb5_error_code(KRB5_CALLCONV *close)(krb5_context, krb5_ccache);
     krb5_error_code(KRB5_CALLCONV *store)(krb5_context, krb5_ccache, krb5_creds *);
-    krb5_error_code(KRB5_CALLCONV *retrieve)(krb5_context, krb5_ccache, krb5_flags,
-                                             krb5_creds *, krb5_creds *);
+    krb5_error_code(KRB5_CALLCONV *retrieve)(krb5_context, krb5_ccache, krb5_flags, krb5_creds *,
+                                             krb5_creds *);
     krb5_error_code(KRB5_CALLCONV *get_princ)(krb5_context, krb5_ccache, krb5_principal *);
     krb5_error_code(KRB5_CALLCONV *get_first)(krb5_context, krb5_ccache, krb5_cc_cursor *);
     krb5_error_code(KRB5_CALLCONV *get_next)(krb5_context, krb5_ccache, krb5_cc_cursor *,
@@ -68,8 +68,7 @@ struct ccp_cc_ops {
 
 /* Exported from libkrb5.so.3 (libkrb5.exports), declared in k5-int.h only. The registry is
  * process-global and prepend-only; the context argument is unused. */
-krb5_error_code KRB5_CALLCONV krb5_cc_register(krb5_context context,
-                                               const struct ccp_cc_ops *ops,
+krb5_error_code KRB5_CALLCONV krb5_cc_register(krb5_context context, const struct ccp_cc_ops *ops,
                                                krb5_boolean override);
 
 /* Exported, declared in k5-int.h only: the enctypes a TGS request would ask for (what MIT's

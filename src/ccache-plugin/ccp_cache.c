@@ -11,8 +11,8 @@
 
 /* ---- handles ---- */
 
-krb5_error_code ccp_make_handle(krb5_context ctx, const char *residual,
-                                const struct ccp_target *t, krb5_ccache *out)
+krb5_error_code ccp_make_handle(krb5_context ctx, const char *residual, const struct ccp_target *t,
+                                krb5_ccache *out)
 {
     struct ccp_ccache *c = calloc(1, sizeof(*c));
     struct ccp_handle *h = calloc(1, sizeof(*h));

@@ -97,8 +97,8 @@ static krb5_error_code cap_store(krb5_context ctx, const struct cap *c, long old
     key_desc(desc, sizeof(desc));
     /* The old key has no write permission, so add_key could not update it in place. */
     if (old_id > 0) {
-        (void)kc(KEYCTL_UNLINK, (unsigned long)old_id, (unsigned long)KEY_SPEC_SESSION_KEYRING,
-                 0, 0);
+        (void)kc(KEYCTL_UNLINK, (unsigned long)old_id, (unsigned long)KEY_SPEC_SESSION_KEYRING, 0,
+                 0);
     }
     buf[0] = CAP_PAYLOAD_VERSION;
     util_put_be32(buf + 1, c->session);
@@ -110,14 +110,14 @@ static krb5_error_code cap_store(krb5_context ctx, const struct cap *c, long old
         ret = errno;
         krb5_set_error_message(ctx, KRB5_CC_IO,
                                "SESSION cache: cannot store the session capability in the "
-                               "session keyring: %s", strerror(ret));
+                               "session keyring: %s",
+                               strerror(ret));
         return KRB5_CC_IO;
     }
     if (kc(KEYCTL_SETPERM, (unsigned long)id,
            CCP_KEY_POS_VIEW | CCP_KEY_POS_READ | CCP_KEY_POS_SEARCH, 0, 0) != 0) {
         ret = errno;
-        (void)kc(KEYCTL_UNLINK, (unsigned long)id, (unsigned long)KEY_SPEC_SESSION_KEYRING, 0,
-                 0);
+        (void)kc(KEYCTL_UNLINK, (unsigned long)id, (unsigned long)KEY_SPEC_SESSION_KEYRING, 0, 0);
         krb5_set_error_message(ctx, KRB5_CC_IO,
                                "SESSION cache: cannot restrict the session capability key: %s",
                                strerror(ret));
@@ -132,8 +132,7 @@ struct scap_req {
 };
 
 static krb5_error_code scap_call(krb5_context ctx, int fd, const char *path,
-                                 const struct scap_req *r, struct ccp_reply *rep,
-                                 uint32_t *status)
+                                 const struct scap_req *r, struct ccp_reply *rep, uint32_t *status)
 {
     /* header 8, version 4, action 4, session 4, boot 16, token 4 + 32 */
     uint8_t buf[8 + 12 + KCM_SCAP_BOOT_LEN + 4 + KCM_SCAP_TOKEN_LEN];
@@ -158,12 +157,12 @@ static krb5_error_code scap_call(krb5_context ctx, int fd, const char *path,
     }
     ret = ccp_conn_xfer(ctx, fd, buf, wr.len, rep, &transport);
     explicit_bzero(buf, sizeof(buf));
-    if (!transport &&
-        (ret == KRB5_FCC_INTERNAL || ret == KRB5_CC_NOSUPP || ret == KRB5_CC_IO)) {
+    if (!transport && (ret == KRB5_FCC_INTERNAL || ret == KRB5_CC_NOSUPP || ret == KRB5_CC_IO)) {
         /* Heimdal and kcmserver.py answer FCC_INTERNAL (sssd closes the connection). */
         krb5_set_error_message(ctx, KRB5_CC_NOSUPP,
                                "SESSION cache: the KCM server at %s does not support session "
-                               "capabilities (is it cachetd?)", path);
+                               "capabilities (is it cachetd?)",
+                               path);
         return KRB5_CC_NOSUPP;
     }
     if (ret != 0) {
@@ -214,7 +213,8 @@ static krb5_error_code refused(krb5_context ctx, uint32_t st)
     default:
         krb5_set_error_message(ctx, KRB5_CC_IO,
                                "SESSION cache: cachetd refused a session capability "
-                               "(status %u)", (unsigned)st);
+                               "(status %u)",
+                               (unsigned)st);
         return KRB5_CC_IO;
     }
 }

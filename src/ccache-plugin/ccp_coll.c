@@ -11,8 +11,8 @@
 
 struct ptc {
     struct ccp_target target;
-    char *primary;   /* primary or singleton subsidiary; NULL for an empty cursor */
-    uint8_t *uuids;  /* NULL for a singleton */
+    char *primary;  /* primary or singleton subsidiary; NULL for an empty cursor */
+    uint8_t *uuids; /* NULL for a singleton */
     size_t nuuids;
     size_t pos;
     bool first;

@@ -209,8 +209,7 @@ static krb5_error_code io_error(krb5_context ctx, int e, const char *what)
         krb5_set_error_message(ctx, ret, "SESSION cache: no answer from cachetd within %d s (%s)",
                                ccp_timeout_ms() / 1000, what);
     } else if (e == ECONNRESET || e == EPIPE) {
-        krb5_set_error_message(ctx, ret, "SESSION cache: cachetd closed the connection (%s)",
-                               what);
+        krb5_set_error_message(ctx, ret, "SESSION cache: cachetd closed the connection (%s)", what);
     } else {
         krb5_set_error_message(ctx, ret, "SESSION cache: %s: %s", what, strerror(e));
     }
@@ -357,8 +356,8 @@ static krb5_error_code conn_open(krb5_context ctx, const struct ccp_target *t)
                                    t->path, strerror(e));
         } else {
             ret = e;
-            krb5_set_error_message(ctx, ret, "SESSION cache: cannot connect to %s: %s",
-                                   t->path, strerror(e));
+            krb5_set_error_message(ctx, ret, "SESSION cache: cannot connect to %s: %s", t->path,
+                                   strerror(e));
         }
         return ret;
     }
@@ -378,8 +377,8 @@ static krb5_error_code conn_open(krb5_context ctx, const struct ccp_target *t)
 static krb5_error_code conn_ready(krb5_context ctx, const struct ccp_target *t, bool *fresh)
 {
     *fresh = false;
-    if (g_conn.fd >= 0 && (g_conn.pid != getpid() || g_conn.euid != geteuid() ||
-                           strcmp(g_conn.path, t->path) != 0)) {
+    if (g_conn.fd >= 0 &&
+        (g_conn.pid != getpid() || g_conn.euid != geteuid() || strcmp(g_conn.path, t->path) != 0)) {
         conn_drop();
     }
     if (g_conn.fd >= 0) {

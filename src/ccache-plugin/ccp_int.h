@@ -26,9 +26,9 @@
 #include "kcm/kcm_codec.h"
 
 #define CCP_PREFIX "SESSION"
-#define CCP_PATH_MAX 108                /* sun_path */
-#define CCP_DEFAULT_TIMEOUT_MS 30000    /* every read and write on the socket */
-#define CCP_ENV_SOCKET "CACHET_SOCKET"  /* read with secure_getenv */
+#define CCP_PATH_MAX 108                        /* sun_path */
+#define CCP_DEFAULT_TIMEOUT_MS 30000            /* every read and write on the socket */
+#define CCP_ENV_SOCKET "CACHET_SOCKET"          /* read with secure_getenv */
 #define CCP_ENV_TIMEOUT "CACHET_CCACHE_TIMEOUT" /* seconds, read with secure_getenv */
 
 /* ---- ccp_version.c ---- */
@@ -93,8 +93,8 @@ struct ccp_handle {
     pthread_mutex_t lock; /* the ops' lock/unlock (krb5_cc_lock is not exported) */
 };
 
-krb5_error_code ccp_make_handle(krb5_context ctx, const char *residual,
-                                const struct ccp_target *t, krb5_ccache *out);
+krb5_error_code ccp_make_handle(krb5_context ctx, const char *residual, const struct ccp_target *t,
+                                krb5_ccache *out);
 static inline struct ccp_handle *ccp_handle_of(krb5_ccache cache)
 {
     return ((struct ccp_ccache *)cache)->data;

@@ -309,8 +309,8 @@ krb5_error_code ccp_cred_from_wire(const struct kcm_cred *w, krb5_creds *c)
     if (ret == 0) {
         ret = authdata_from_wire(w->authdata, &c->authdata);
     }
-    if (ret == 0 && (!set_data(&c->ticket, w->ticket) ||
-                     !set_data(&c->second_ticket, w->second_ticket))) {
+    if (ret == 0 &&
+        (!set_data(&c->ticket, w->ticket) || !set_data(&c->second_ticket, w->second_ticket))) {
         ret = ENOMEM;
     }
     if (ret != 0) {

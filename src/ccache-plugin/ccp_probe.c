@@ -209,8 +209,7 @@ static int cmd_ops(const char *type)
     ret = krb5_cc_retrieve_cred(ctx, cc, KRB5_TC_SUPPORTED_KTYPES, &m, &got);
     printf("retrieve svc/host7 -> %ld\n", (long)ret);
     if (ret == 0) {
-        printf("retrieved ticket length %u enctype %d\n", got.ticket.length,
-               got.keyblock.enctype);
+        printf("retrieved ticket length %u enctype %d\n", got.ticket.length, got.keyblock.enctype);
         krb5_free_cred_contents(ctx, &got);
     }
     check(ctx, krb5_cc_remove_cred(ctx, cc, 0, &m), "remove_cred");
@@ -345,8 +344,7 @@ static int count_sockets(bool *all_cloexec)
     while (d != NULL && (e = readdir(d)) != NULL) {
         struct stat st;
         int fd = atoi(e->d_name);
-        if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) != 0 ||
-            !S_ISSOCK(st.st_mode)) {
+        if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
             continue;
         }
         n++;
@@ -400,7 +398,8 @@ static int cmd_fork(const char *ccname)
     }
     waitpid(pid, &status, 0);
     get_princ_or_die(ctx, ccname, "parent after fork");
-    printf("parent ok, child %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : "failed");
+    printf("parent ok, child %s\n",
+           WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "ok" : "failed");
     krb5_free_context(ctx);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

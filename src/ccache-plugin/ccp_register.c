@@ -52,8 +52,7 @@ krb5_error_code cachet_ccache_register(krb5_context context)
     krb5_error_code ret = ccp_register_once(why, sizeof(why));
 
     if (ret != 0 && context != NULL) {
-        krb5_set_error_message(context, ret, "cachet: SESSION cache type not registered: %s",
-                               why);
+        krb5_set_error_message(context, ret, "cachet: SESSION cache type not registered: %s", why);
     }
     return ret;
 }

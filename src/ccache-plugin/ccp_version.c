@@ -205,15 +205,16 @@ krb5_error_code ccp_abi_check(char *why, size_t whylen)
     if (!ccp_release_supported(major, minor)) {
         snprintf(why, whylen,
                  "MIT krb5 %d.%d is not supported (the SESSION cache type needs the private "
-                 "ccache layout of 1.20 to 1.22)", major, minor);
+                 "ccache layout of 1.20 to 1.22)",
+                 major, minor);
         return KRB5_PLUGIN_VER_NOTSUPP;
     }
     fsz = symbol_size(&krb5_fcc_ops);
     msz = symbol_size(&krb5_mcc_ops);
     if (fsz != sizeof(struct ccp_cc_ops) || msz != sizeof(struct ccp_cc_ops)) {
         snprintf(why, whylen,
-                 "libkrb5's ccache ops table is %zu/%zu bytes, expected %zu: layout differs",
-                 fsz, msz, sizeof(struct ccp_cc_ops));
+                 "libkrb5's ccache ops table is %zu/%zu bytes, expected %zu: layout differs", fsz,
+                 msz, sizeof(struct ccp_cc_ops));
         return KRB5_PLUGIN_VER_NOTSUPP;
     }
     if (!table_shape_ok(&krb5_fcc_ops, "FILE") || !table_shape_ok(&krb5_mcc_ops, "MEMORY")) {

@@ -103,8 +103,7 @@ static uint32_t grant(struct util_peer *peer, const uint8_t *boot, struct util_w
     struct util_data tok;
 
     if (session == UTIL_NO_AUDIT_SESSION) {
-        util_log(UTIL_LOG_INFO,
-                 "session capability refused to uid %u (pid %d): no audit session",
+        util_log(UTIL_LOG_INFO, "session capability refused to uid %u (pid %d): no audit session",
                  (unsigned)uid, (int)peer->pid);
         return KCM_SCAP_NO_SESSION;
     }
@@ -171,7 +170,8 @@ static uint32_t present(struct util_peer *peer, const uint8_t *cur_boot, struct 
     if (!ok || e == NULL) {
         util_log(UTIL_LOG_INFO,
                  "session capability of uid %u (pid %d) for session %u refused: unknown, "
-                 "stale or forged", (unsigned)peer->uid, (int)peer->pid, (unsigned)session);
+                 "stale or forged",
+                 (unsigned)peer->uid, (int)peer->pid, (unsigned)session);
         return KCM_SCAP_REFUSED;
     }
     e->last_used = ++g_scap.clock;
@@ -187,9 +187,8 @@ static uint32_t present(struct util_peer *peer, const uint8_t *cur_boot, struct 
     return KCM_SCAP_OK;
 }
 
-int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id,
-                               const uint8_t *frame, size_t len, uint8_t *out, size_t outcap,
-                               size_t *outlen)
+int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id, const uint8_t *frame,
+                               size_t len, uint8_t *out, size_t outcap, size_t *outlen)
 {
     struct util_rd rd;
     struct util_wr wr;

@@ -57,9 +57,8 @@ struct util_peer;
  * session collections are keyed on); frame is the request after the 4-byte length word; the
  * reply fields (not the KCM header) go to out (at least KCM_SCAP_MAX_REPLY bytes). A valid
  * PRESENT sets peer->audit_session for the rest of the connection. Returns a KCM code. */
-int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id,
-                               const uint8_t *frame, size_t len, uint8_t *out, size_t outcap,
-                               size_t *outlen);
+int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id, const uint8_t *frame,
+                               size_t len, uint8_t *out, size_t outcap, size_t *outlen);
 /* Drop the capability of a session that ended (for the logind/session registry). */
 void kcm_session_cap_forget_session(uint32_t session);
 /* Drop every capability and free the table (shutdown, tests). */
