@@ -68,6 +68,16 @@ static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred, gss_buffer_de
     return gp_opt_add(gc->mem, opts, n, GP_OPT_SYNC_CREDS, buf, len);
 }
 
+static bool store_has_ccache(const struct gp_svc *svc)
+{
+    for (size_t i = 0; i < svc->ncred_store; i++) {
+        if (strncmp(svc->cred_store[i], "ccache:", 7) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
 {
     gssx_arg_init_sec_context *arg = argp;
@@ -83,8 +93,9 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     OM_uint32 ret_flags = 0, tmp, min = 0;
     uint32_t maj = GSS_S_COMPLETE, flags;
     enum gp_ctx_export type = gp_export_type(&arg->call_ctx);
+    /* A service with its own ccache keeps the tickets there: nothing to sync (as gssproxy). */
     bool sync = gp_opt_find(arg->options.options_val, arg->options.options_len,
-                            GP_OPT_SYNC_MODIFIED_CREDS) != NULL;
+                            GP_OPT_SYNC_MODIFIED_CREDS) != NULL && !store_has_ccache(gc->svc);
 
     gp_oid_view(&mech, &arg->mech_type);
     if (type == GP_EXPORT_INVALID) {
