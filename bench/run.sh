@@ -25,6 +25,8 @@ usage: bench/run.sh [options]
   -o DIR       output directory (default bench/out/<timestamp>)
   -R REV       benchmark cachetd built from a clean export of commit REV (in
                bench/out/build-<rev>/) instead of the working tree's src/cachetd
+  --syscalls N after the timed rounds, count each server's system calls per op with
+               strace -c over N ops of one client (deterministic, unlike time)
   --no-install do not apt-get install missing peer servers
   --no-build   do not run make (use the existing binaries)
   --quick      -t 0.5 -r 1 (smoke test)
@@ -45,6 +47,7 @@ OUT=""
 REV=""
 INSTALL=1
 BUILD=1
+SYSCALL_OPS=0
 CACHET_LOG_LEVEL=${CACHET_LOG_LEVEL:-warning}
 SSSD_STORAGE=${SSSD_STORAGE:-secdb}
 
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
     -u) BENCH_UID=$2; shift 2 ;;
     -o) OUT=$2; shift 2 ;;
     -R) REV=$2; shift 2 ;;
+    --syscalls) SYSCALL_OPS=$2; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     --no-build) BUILD=0; shift ;;
     --quick) DURATION=0.5; ROUNDS=1; shift ;;
@@ -193,7 +197,10 @@ build() {
 # the working tree holds at the moment.
 build_rev() {
     local sha dir log="$OUT/logs/build-rev.log"
-    sha=$(git -C "$TOP" rev-parse --short "$REV^{commit}") || die "unknown revision $REV"
+    git -C "$TOP" rev-parse -q --verify "$REV^{commit}" >/dev/null || die "unknown revision $REV"
+    # Key the build by the last commit that touched anything outside bench/: commits to the
+    # benchmark alone do not change cachetd.
+    sha=$(git -C "$TOP" log -1 --format=%h "$REV" -- . ':(exclude)bench')
     dir="$TOP/bench/out/build-$sha"
     if [ ! -x "$dir/src/cachetd" ]; then
         note "building cachetd at $sha in $dir"
@@ -204,7 +211,7 @@ build_rev() {
     fi
     CACHETD="$dir/src/cachetd"
     CACHETD_GIVEN=1
-    CACHETD_DESC="(commit $sha, built from a clean export)"
+    CACHETD_DESC="(commit $sha = cachetd as of $REV, built from a clean export)"
 }
 
 if [ -n "$REV" ]; then
@@ -496,6 +503,41 @@ for r in $(seq "$ROUNDS"); do
         fi
     done
 done
+# System calls per op: strace -c on the server while one client runs a fixed number of ops.
+syscalls_one() { # syscalls_one SERVER WORKLOAD
+    local s=$1 w=$2 st f="$OUT/logs/strace.$1.$2.txt"
+    "$KCMBENCH" -w clean -S "${SOCK[$s]}" -u "$BENCH_UID" -l "$s" >/dev/null 2>&1
+    strace -c -f -p "${PID[$s]}" -o "$f" 2>/dev/null &
+    st=$!
+    sleep 0.5
+    "$KCMBENCH" -w "$w" -S "${SOCK[$s]}" -u "$BENCH_UID" --clean -n "$SYSCALL_OPS" -W 0 -l "$s" \
+        >/dev/null 2>>"$OUT/logs/kcmbench.err"
+    sleep 0.3
+    kill -INT "$st" 2>/dev/null
+    wait "$st" 2>/dev/null
+    tail -n +3 "$f" | grep -v -- '----' | awk -v n="$SYSCALL_OPS" -v s="$s" -v w="$w" '
+        $NF == "total" { tot = $4; next }
+        { per[$NF] = $4 }
+        END { line = ""
+              for (k in per) if (per[k] / n >= 0.5) line = line sprintf(" %s=%.1f", k, per[k] / n)
+              printf "SYSCALLS label=%s workload=%s total=%.1f%s\n", s, w, tot / n, line }'
+}
+if [ "$SYSCALL_OPS" -gt 0 ]; then
+    if ! command -v strace >/dev/null && [ "$INSTALL" = 1 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y strace >>"$OUT/logs/apt.log" 2>&1
+    fi
+    if command -v strace >/dev/null; then
+        say "counting system calls per op ($SYSCALL_OPS ops, 1 client)"
+        for w in $WORKLOADS; do
+            for s in $SERVERS; do
+                syscalls_one "$s" "$w" >>"$RAW"
+            done
+        done
+    else
+        note "no strace: skipping --syscalls"
+    fi
+fi
+
 for s in $SERVERS; do check_no_ip "$s"; done
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW"
 
@@ -517,6 +559,12 @@ function fmt(x) { return x < 0 ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprintf(
 function ratio(a, b) { return (a <= 0 || b <= 0) ? -1 : a / b }
 function rfmt(x) { return x < 0 ? "n/a" : (x >= 100 ? sprintf("%.0fx", x) : sprintf("%.2fx", x)) }
 function verdict(x, t) { return x < 0 ? "" : (x >= t ? "ok" : "MISS") }
+/^SYSCALLS / {
+    delete g
+    for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); g[k] = v }
+    sys[g["label"], g["workload"]] = g["total"]; nsys++
+    next
+}
 /^RESULT / {
     delete f
     for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); f[k] = v }
@@ -580,6 +628,21 @@ END {
         }
         printf "   %-14s %-14s\n", rfmt(ratio(sc["heimdal"], sc["cachet-mem"])),
             rfmt(ratio(sc["sssd"], sc["cachet-mem"]))
+    }
+    if (nsys > 0) {
+        printf "\nsystem calls per op made by the server (strace -c, one client, fixed op count)\n\n"
+        printf "%-9s", "workload"
+        for (i = 1; i <= ns; i++) printf " %14s", S[i]
+        printf "\n"
+        for (a = 1; a <= nw; a++) {
+            printf "%-9s", W[a]
+            for (i = 1; i <= ns; i++) {
+                k = S[i] SUBSEP W[a]
+                printf " %14s", (k in sys) ? sys[k] : "-"
+            }
+            printf "\n"
+        }
+        printf "(per-call breakdown: SYSCALLS lines in results.raw)\n"
     }
     first = 1
     for (k in err) {
