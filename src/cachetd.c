@@ -27,6 +27,7 @@
 #include "common/util_secmem.h"
 #include "ctl/ctl_srv.h"
 #include "kcm/kcm_ops.h"
+#include "kcm/kcm_session_cap.h"
 #include "kcm/kcm_srv.h"
 #include "proxy/gp_service.h"
 #include "store/store.h"
@@ -282,6 +283,9 @@ static void wipe_session(void *arg, uint32_t audit, const char *logind_id, const
 {
     struct cachetd *d = arg;
     size_t n = access_wipe(&d->access, d->store, -1, audit);
+
+    /* A capability of an ended login must not open a later one's collection. */
+    kcm_session_cap_forget_session(audit);
 
     util_log(UTIL_LOG_INFO, "logind session %s (audit session %u) %s: %zu caches wiped",
              logind_id, (unsigned)audit, why, n);

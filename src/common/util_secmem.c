@@ -23,6 +23,13 @@ struct secmem_chunk {
     struct secmem_chunk *next;
 };
 
+/* Mappings of single big allocations, for util_secmem_owns(). */
+struct secmem_big {
+    uint8_t *base;
+    size_t len;
+    struct secmem_big *next;
+};
+
 struct secmem_free {
     struct secmem_free *next;
 };
@@ -35,6 +42,7 @@ static struct {
     uint8_t *carve[SECMEM_NCLASSES]; /* bump pointer in the newest chunk of a class */
     uint8_t *carve_end[SECMEM_NCLASSES];
     struct secmem_chunk *chunks;
+    struct secmem_big *bigs;
     struct util_secmem_stats st;
 } g_sm = { .lock = PTHREAD_MUTEX_INITIALIZER, .mode = UTIL_SECMEM_REQUIRE_LOCK,
            .try_secretmem = true };
@@ -191,7 +199,16 @@ void *util_secmem_alloc(size_t n)
         long pg = sysconf(_SC_PAGESIZE);
         size = (n + SECMEM_HDR + (size_t)pg - 1) & ~((size_t)pg - 1);
         s = map_secret(size, &locked, &secret);
+        struct secmem_big *b = s != NULL ? calloc(1, sizeof(*b)) : NULL;
+        if (s != NULL && b == NULL) {
+            munmap(s, size);
+            s = NULL;
+        }
         if (s != NULL) {
+            b->base = s;
+            b->len = size;
+            b->next = g_sm.bigs;
+            g_sm.bigs = b;
             account_map(size, locked, secret, 1);
             s[0] = SECMEM_BIG_CLASS;
             s[1] = (uint8_t)(locked | (secret << 1));
@@ -226,6 +243,14 @@ void util_secmem_free(void *p)
         bool locked = s[1] & 1;
         bool secret = (s[1] & 2) != 0;
         memcpy(&size, s + 8, sizeof(size));
+        for (struct secmem_big **bp = &g_sm.bigs; *bp != NULL; bp = &(*bp)->next) {
+            if ((*bp)->base == s) {
+                struct secmem_big *b = *bp;
+                *bp = b->next;
+                free(b);
+                break;
+            }
+        }
         explicit_bzero(s, size);
         munmap(s, size);
         account_map(size, locked, secret, -1);
@@ -256,6 +281,9 @@ bool util_secmem_owns(const void *p)
     pthread_mutex_lock(&g_sm.lock);
     for (struct secmem_chunk *ch = g_sm.chunks; ch != NULL && !r; ch = ch->next) {
         r = b >= ch->base && b < ch->base + ch->len;
+    }
+    for (struct secmem_big *bg = g_sm.bigs; bg != NULL && !r; bg = bg->next) {
+        r = b >= bg->base && b < bg->base + bg->len;
     }
     pthread_mutex_unlock(&g_sm.lock);
     return r;

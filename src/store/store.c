@@ -596,7 +596,7 @@ enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const
     struct kcm_cred v;
     struct util_secbuf *pb;
     struct kcm_princ pv;
-    size_t add = princ->raw.len + creds.len;
+    size_t add = princ->raw.len + (creds.len - 4u * ncreds); /* minus length words */
     enum store_rc rc = STORE_OK;
     int err;
 
