@@ -39,6 +39,14 @@ fi
 printf '%s\n' "$OUT" | grep -q "lucid=52B flags=0x2 enctype=18" || fail "aes256 lucid layout"
 log "8 kernel accepts: lucid keys equal the initiator's, creds mapped and unmapped"
 
+# 300 calls in flight on the one connection: over the per-uid in-flight limit (128), so the
+# server stops reading until calls finish; every call must still be answered.
+export KRB5CCNAME=FILE:$T/daemon.cc
+"$GP_PAIR" token host@localhost 400 >"$T/many" || fail "token generation"
+ok python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" bench "$T/many" 300
+assert_out_contains "accepts 400 ok 400"
+log "400 accepts with 300 in flight on one connection (limits exercised)"
+
 # A replayed AP-REQ is refused (major != 0), the connection stays usable.
 head -n 3 "$T/tokens" >"$T/replay"
 if run python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/replay"; then
