@@ -311,17 +311,132 @@ int gp_proc_get_call_context(struct gp_call *gc, void *argp, void *resp)
     return 0;
 }
 
+/* EXPORT_CRED: the portable form of a handle is the handle itself (XDR gssx_cred, sealed): a
+ * client never gets keys or tickets in the clear, and IMPORT_CRED on any cachetd with the same
+ * service keytab takes it back. The handle must still unseal and import. */
 int gp_proc_export_cred(struct gp_call *gc, void *argp, void *resp)
 {
+    gssx_arg_export_cred *arg = argp;
+    gssx_res_export_cred *res = resp;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    OM_uint32 maj, min = 0;
+    u_int len;
+    char *buf;
+    XDR x;
+
+    maj = gp_cred_import(&min, gc, &arg->input_cred_handle, &cred);
+    if (maj == GSS_S_COMPLETE && cred == GSS_C_NO_CREDENTIAL) {
+        maj = GSS_S_NO_CRED;
+    }
+    if (maj == GSS_S_COMPLETE) {
+        len = (u_int)xdr_sizeof((xdrproc_t)xdr_gssx_cred, &arg->input_cred_handle);
+        buf = talloc_size(gc->mem, len);
+        res->exported_handle = talloc_zero(gc->mem, octet_string);
+        if (buf == NULL || res->exported_handle == NULL) {
+            maj = GSS_S_FAILURE;
+            min = ENOMEM;
+        } else {
+            xdrmem_create(&x, buf, len, XDR_ENCODE);
+            if (!xdr_gssx_cred(&x, &arg->input_cred_handle)) {
+                maj = GSS_S_FAILURE;
+                min = EINVAL;
+                res->exported_handle = NULL;
+            } else {
+                res->exported_handle->octet_string_val = buf;
+                res->exported_handle->octet_string_len = len;
+                res->usage_exported = arg->cred_usage;
+            }
+        }
+    }
+    gp_status_set(gc->mem, &res->status, maj, min, maj == 0 ? gss_mech_krb5 : GSS_C_NO_OID);
+    gp_cred_release(&cred);
     return 0;
 }
 
+static int free_decoded_cred(gssx_cred *c)
+{
+    gp_wipe_cred(c);
+    xdr_free((xdrproc_t)xdr_gssx_cred, (char *)c);
+    return 0;
+}
+
+/* IMPORT_CRED: take back an exported handle; it must unseal under this service's key. */
 int gp_proc_import_cred(struct gp_call *gc, void *argp, void *resp)
 {
+    gssx_arg_import_cred *arg = argp;
+    gssx_res_import_cred *res = resp;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    gssx_cred *dec = talloc_zero(gc->mem, gssx_cred);
+    OM_uint32 maj = GSS_S_COMPLETE, min = 0;
+    bool ok;
+    XDR x;
+
+    if (dec == NULL) {
+        return ENOMEM;
+    }
+    xdrmem_create(&x, arg->exported_handle.octet_string_val, arg->exported_handle.octet_string_len,
+                  XDR_DECODE);
+    ok = xdr_gssx_cred(&x, dec) && xdr_getpos(&x) == arg->exported_handle.octet_string_len;
+    xdr_destroy(&x);
+    talloc_set_destructor(dec, free_decoded_cred);
+    if (!ok) {
+        maj = GSS_S_DEFECTIVE_TOKEN;
+    } else {
+        maj = gp_cred_import(&min, gc, dec, &cred);
+        if (maj == GSS_S_COMPLETE && cred == GSS_C_NO_CREDENTIAL) {
+            maj = GSS_S_NO_CRED;
+        }
+    }
+    if (maj == GSS_S_COMPLETE) {
+        res->output_cred_handle = dec; /* freed with gc->mem, after the reply is encoded */
+    }
+    gp_status_set(gc->mem, &res->status, maj, min, maj == 0 ? gss_mech_krb5 : GSS_C_NO_OID);
+    gp_cred_release(&cred);
     return 0;
 }
 
+/* STORE_CRED: write the credential into the service's own ccache (its cred_store, %U of the
+ * peer). Without a ccache in the store there is nowhere to store: GSS_S_UNAVAILABLE. */
 int gp_proc_store_cred(struct gp_call *gc, void *argp, void *resp)
 {
+    gssx_arg_store_cred *arg = argp;
+    gssx_res_store_cred *res = resp;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    gss_key_value_element_desc el[1];
+    gss_key_value_set_desc store = { 0, el };
+    gss_OID_set stored = GSS_C_NO_OID_SET;
+    gss_cred_usage_t usage = usage_from_gssx(arg->cred_usage), used = 0;
+    OM_uint32 maj, min = 0, tmp;
+
+    for (size_t i = 0; i < gc->svc->ncred_store && store.count == 0; i++) {
+        if (strncmp(gc->svc->cred_store[i], "ccache:", 7) == 0) {
+            el[0].key = "ccache";
+            el[0].value = gp_conf_expand(gc->mem, gc->svc->cred_store[i] + 7,
+                                         gc->has_target ? gc->target_uid : gc->peer.uid);
+            store.count = el[0].value != NULL ? 1 : 0;
+        }
+    }
+    if (store.count == 0) {
+        maj = GSS_S_UNAVAILABLE;
+        goto done;
+    }
+    maj = gp_cred_import(&min, gc, &arg->input_cred_handle, &cred);
+    if (maj == GSS_S_COMPLETE && cred == GSS_C_NO_CREDENTIAL) {
+        maj = GSS_S_NO_CRED;
+    }
+    if (maj != GSS_S_COMPLETE) {
+        goto done;
+    }
+    maj = gss_store_cred_into(&min, cred, usage, (gss_OID)gss_mech_krb5, arg->overwrite_cred,
+                              arg->default_cred, &store, &stored, &used);
+    if (maj == GSS_S_COMPLETE) {
+        oid_set_to_gssx(gc->mem, stored, &res->elements_stored);
+        res->cred_usage_stored = used == GSS_C_INITIATE ? GSSX_C_INITIATE
+                                 : used == GSS_C_ACCEPT ? GSSX_C_ACCEPT : GSSX_C_BOTH;
+    }
+done:
+    gp_status_set(gc->mem, &res->status, maj, min, maj == 0 ? gss_mech_krb5 : GSS_C_NO_OID);
+    gss_release_oid_set(&tmp, &stored);
+    gp_cred_release(&cred);
     return 0;
 }

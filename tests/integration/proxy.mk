@@ -10,6 +10,7 @@ TESTS += $(GP_INTEGRATION_TESTS)
 EXTRA_DIST += $(GP_INTEGRATION_TESTS) \
 	tests/integration/gp_lib.sh \
 	tests/integration/gpkernel.py \
+	tests/integration/gpcred.py \
 	tests/integration/gprpc.py
 
 check_PROGRAMS += tests/integration/helpers/gp_pair

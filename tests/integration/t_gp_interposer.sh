@@ -17,7 +17,10 @@ gp_config "[service/apps]" "  mechs = krb5" "  cred_store = keytab:$KDC_KEYTAB" 
     "  cred_usage = initiate" "  trusted = yes" "  euid = $ME" \
     "[service/impersonator]" "  mechs = krb5" "  socket = $T/imp.sock" \
     "  cred_store = keytab:$KDC_KEYTAB" "  krb5_principal = host/localhost" \
-    "  allow_protocol_transition = yes" "  euid = $ME"
+    "  allow_protocol_transition = yes" "  euid = $ME" \
+    "[service/store]" "  mechs = krb5" "  socket = $T/store.sock" \
+    "  cred_store = keytab:$KDC_KEYTAB" "  cred_store = ccache:FILE:$T/stored_%U" \
+    "  euid = $ME"
 gp_daemon_start
 
 ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 3
@@ -74,6 +77,13 @@ PY
 ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 1
 grep -q "credential handle does not decrypt" "$DAEMON_ERR" || fail "tampered handle not detected"
 log "tampered stored credential: treated as none, fresh acquisition"
+
+# EXPORT_CRED / IMPORT_CRED / STORE_CRED (raw XDR: the interposer never sends them).
+[ ! -e "$T/stored_$ME" ] || fail "stored ccache exists before STORE_CRED"
+ok python3 "$IT_DIR/gpcred.py" "$GP_SOCK" "$T/store.sock"
+ok klist -c "FILE:$T/stored_$ME"
+assert_out_contains "alice@$KDC_REALM"
+log "export/import/store cred: handle round trip, tamper detection, stored into the service ccache"
 
 # Without a matching service (other socket), REMOTE_ONLY clients fail cleanly.
 GP_SOCK_SAVE=$GP_SOCK
