@@ -1,5 +1,5 @@
-/* INDICATE_MECHS, IMPORT_AND_CANON_NAME, ACQUIRE_CRED, RELEASE_HANDLE and the procedures the
- * reference server stubs (GET_CALL_CONTEXT, EXPORT_CRED, IMPORT_CRED, STORE_CRED). */
+/* INDICATE_MECHS, IMPORT_AND_CANON_NAME, ACQUIRE_CRED (incl. impersonate_name), RELEASE_HANDLE,
+ * GET_CALL_CONTEXT (a stub, as in gssproxy), EXPORT_CRED, IMPORT_CRED and STORE_CRED. */
 #include "config.h"
 #include "proxy/gp_proc.h"
 
