@@ -78,6 +78,56 @@ static bool store_has_ccache(const struct gp_svc *svc)
     return false;
 }
 
+/* MIT's cred option naming the impersonator of an s4u2self credential (1.2.840.113554.1.2.2.5.14). */
+static gss_OID_desc impersonator_oid = { 11, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x0e" };
+
+/* As gssproxy: a credential obtained by protocol transition may initiate only to the
+ * impersonator itself, unless the service is trusted, impersonates or allows constrained
+ * delegation. A cred that cannot be inquired is refused. */
+static bool cred_allowed(struct gp_call *gc, gss_cred_id_t cred, gss_name_t target)
+{
+    gss_buffer_set_t bufs = GSS_C_NO_BUFFER_SET;
+    gss_name_t canon = GSS_C_NO_NAME;
+    gss_buffer_desc tn = GSS_C_EMPTY_BUFFER;
+    krb5_principal imp = NULL, tp = NULL;
+    OM_uint32 min;
+    bool ok = false;
+    char *s;
+
+    if (gc->svc->trusted || gc->svc->impersonate || gc->svc->allow_constrained_delegation) {
+        return true;
+    }
+    if (gss_inquire_cred_by_oid(&min, cred, &impersonator_oid, &bufs) != GSS_S_COMPLETE) {
+        return false;
+    }
+    if (bufs == GSS_C_NO_BUFFER_SET || bufs->count == 0) {
+        gss_release_buffer_set(&min, &bufs);
+        return true; /* not an impersonator's cred */
+    }
+    s = talloc_strndup(gc->mem, bufs->elements[0].value, bufs->elements[0].length);
+    if (s != NULL && target != GSS_C_NO_NAME && krb5_parse_name(gc->k5, s, &imp) == 0 &&
+        gss_canonicalize_name(&min, target, (gss_OID)gss_mech_krb5, &canon) == GSS_S_COMPLETE &&
+        gss_display_name(&min, canon, &tn, NULL) == GSS_S_COMPLETE) {
+        char *t = talloc_strndup(gc->mem, tn.value, tn.length);
+        if (t != NULL && krb5_parse_name_flags(gc->k5, t, KRB5_PRINCIPAL_PARSE_IGNORE_REALM,
+                                               &tp) == 0) {
+            ok = krb5_principal_compare_flags(gc->k5, imp, tp,
+                                              KRB5_PRINCIPAL_COMPARE_IGNORE_REALM);
+        }
+    }
+    if (!ok) {
+        util_log(UTIL_LOG_WARNING, "gssproxy: service %s: impersonated credential of %s may "
+                 "only initiate to itself (allow_constrained_delegation is off)", gc->svc->name,
+                 s != NULL ? s : "?");
+    }
+    krb5_free_principal(gc->k5, imp);
+    krb5_free_principal(gc->k5, tp);
+    gss_release_buffer(&min, &tn);
+    gss_release_name(&min, &canon);
+    gss_release_buffer_set(&min, &bufs);
+    return ok;
+}
+
 int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
 {
     gssx_arg_init_sec_context *arg = argp;
@@ -131,6 +181,11 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
+    }
+    if (!cred_allowed(gc, cred, target)) {
+        maj = GSS_S_NO_CRED;
+        min = EACCES;
+        goto done;
     }
     if (arg->input_token != NULL) {
         gp_buf_view(&in, arg->input_token);

@@ -61,8 +61,17 @@ GP_SOCK=$T/imp.sock
 ok env $(gp_client_env) KRB5CCNAME="FILE:$T/imp.ccache" "$GP_PAIR" impersonate \
     "bob@$KDC_REALM" host@localhost
 assert_out_contains "initiator bob@$KDC_REALM"
+# ... but that credential may not initiate to anyone else (no allow_constrained_delegation).
+KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "addprinc -randkey other/localhost" \
+    >>"$T/kdc-setup.log" 2>&1 || hard_error "addprinc other"
+KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "ktadd -k $KDC_KEYTAB other/localhost" \
+    >>"$T/kdc-setup.log" 2>&1 || hard_error "ktadd other"
+expect_fail env $(gp_client_env) KRB5CCNAME="FILE:$T/imp2.ccache" "$GP_PAIR" impersonate \
+    "bob@$KDC_REALM" other@localhost
+grep -q "impersonated credential of host/localhost@$KDC_REALM may only initiate to itself" \
+    "$DAEMON_ERR" || fail "impersonator restriction not applied"
 GP_SOCK=$GP_SOCK_SAVE
-log "impersonate_name: s4u2self as bob through the proxy"
+log "impersonate_name: s4u2self as bob through the proxy; not usable for other targets"
 
 # A handle sealed under another key is "no cred", not an error: tamper with the stored blob.
 python3 - "$T/client.ccache" <<'PY'
