@@ -91,14 +91,14 @@ static void describe_range(const struct util_opt *o, char *buf, size_t len)
     buf[0] = '\0';
     switch (o->type) {
     case UTIL_OPT_UINT:
-        snprintf(buf, len, o->octal ? " (allowed: %llo..%llo)" : " (allowed: %llu..%llu)",
+        snprintf(buf, len, o->octal ? _(" (allowed: %llo..%llo)") : _(" (allowed: %llu..%llu)"),
                  (unsigned long long)o->min, (unsigned long long)o->max);
         break;
     case UTIL_OPT_BOOL:
-        snprintf(buf, len, " (allowed: yes, no)");
+        snprintf(buf, len, "%s", _(" (allowed: yes, no)"));
         break;
     case UTIL_OPT_ENUM:
-        used = (size_t)snprintf(buf, len, " (allowed:");
+        used = (size_t)snprintf(buf, len, "%s", _(" (allowed:"));
         for (int i = 0; o->choices[i] != NULL && used < len; i++) {
             used += (size_t)snprintf(buf + used, len - used, " %s", o->choices[i]);
         }
