@@ -5,6 +5,7 @@
 #   3. AddressSanitizer/UBSan build in _build-san/ + `make check`
 #   4. fuzzers, if tests/fuzz/run.sh exists
 #   5. the daemon under valgrind, if tests/integration/valgrind.sh exists
+#   6. the kernel NFS server in a QEMU guest using cachetd as GSS proxy (SKIP_NFS_VM=1 skips)
 # Exits non-zero if any step fails; all steps run even after a failure
 # (set STOP_ON_FAILURE=1 to stop at the first one). Budget: well under an
 # hour on 2 cores.
@@ -28,7 +29,13 @@ step() {
         printf '######## %s: FAILED (%ds)\n' "$name" $((SECONDS - t0))
         failed+=("$name")
         if [ "${STOP_ON_FAILURE:-0}" = 1 ]; then
-            summary
+            if [ -f tests/nfs/nfs-vm.sh ] && [ -n "$NORMAL_BUILDDIR" ] && [ "${SKIP_NFS_VM:-0}" != 1 ]; then
+    step "kernel nfsd in QEMU (tests/nfs/nfs-vm.sh)" run_nfs_vm
+else
+    printf '\n######## kernel nfsd in QEMU: skipped (SKIP_NFS_VM=1 or no build)\n'
+fi
+
+summary
         fi
     fi
 }
@@ -62,6 +69,22 @@ san_build() {
 run_fuzz() {
     # Owned by tests/fuzz; it decides how to build its targets.
     TOP_SRCDIR=$SRCDIR TOP_BUILDDIR=${NORMAL_BUILDDIR:-} bash tests/fuzz/run.sh
+}
+
+# The real kernel: nfsd in a QEMU guest using cachetd as its GSS proxy, then the negative
+# control (cachetd killed: the mount must fail). Exit 77 = skipped with a printed reason.
+run_nfs_vm() {
+    local mode rc
+    for mode in positive negative; do
+        echo "---- nfs-vm ($mode)"
+        CACHETD=$NORMAL_BUILDDIR/src/cachetd NFSVM_MODE=$mode timeout 1500 bash tests/nfs/nfs-vm.sh
+        rc=$?
+        if [ "$rc" -eq 77 ]; then
+            echo "nfs-vm ($mode): skipped (reason above)"
+        elif [ "$rc" -ne 0 ]; then
+            return 1
+        fi
+    done
 }
 
 run_valgrind() {
@@ -99,6 +122,12 @@ if [ -f tests/integration/valgrind.sh ] && [ -n "$NORMAL_BUILDDIR" ]; then
     step "valgrind (tests/integration/valgrind.sh)" run_valgrind
 else
     printf '\n######## valgrind: skipped (no tests/integration/valgrind.sh or no build)\n'
+fi
+
+if [ -f tests/nfs/nfs-vm.sh ] && [ -n "$NORMAL_BUILDDIR" ] && [ "${SKIP_NFS_VM:-0}" != 1 ]; then
+    step "kernel nfsd in QEMU (tests/nfs/nfs-vm.sh)" run_nfs_vm
+else
+    printf '\n######## kernel nfsd in QEMU: skipped (SKIP_NFS_VM=1 or no build)\n'
 fi
 
 summary
