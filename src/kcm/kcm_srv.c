@@ -11,15 +11,10 @@
 #include "common/util_log.h"
 #include "common/util_peer.h"
 #include "common/util_secmem.h"
+#include "common/util_uidcount.h"
 
 #define KCM_IN_SMALL 4096
-#define UID_BUCKETS 256
 
-struct uid_count {
-    struct uid_count *next;
-    uid_t uid;
-    unsigned n;
-};
 
 struct kcm_listener {
     struct kcm_listener *next;
@@ -32,7 +27,7 @@ struct kcm_srv {
     struct tevent_context *ev;
     struct kcm_ctx *k;
     struct kcm_srv_limits limits;
-    struct uid_count *uids[UID_BUCKETS];
+    struct util_uidcount *conns_per_uid;
     struct kcm_listener *listeners;
     struct kcm_conn *conns;
     unsigned nconns;
@@ -53,33 +48,13 @@ struct kcm_conn {
     struct util_secbuf *in; /* raw request bytes, length word included (tickets, keys) */
     size_t have;            /* bytes in in */
     bool refused;           /* over max_connections_per_uid: answer once, then close */
+    bool counted;           /* included in conns_per_uid */
     struct kcm_out out;
     size_t sent;            /* bytes of out already written; out.len > 0 means writing */
 };
 
 static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
                             void *pvt);
-
-static struct uid_count *uid_slot(struct kcm_srv *srv, uid_t uid, bool create)
-{
-    struct uid_count **head = &srv->uids[uid % UID_BUCKETS];
-
-    for (struct uid_count *u = *head; u != NULL; u = u->next) {
-        if (u->uid == uid) {
-            return u;
-        }
-    }
-    if (!create) {
-        return NULL;
-    }
-    struct uid_count *u = talloc_zero(srv, struct uid_count);
-    if (u != NULL) {
-        u->uid = uid;
-        u->next = *head;
-        *head = u;
-    }
-    return u;
-}
 
 static void maybe_done(struct kcm_srv *srv)
 {
@@ -93,15 +68,14 @@ static void maybe_done(struct kcm_srv *srv)
 static int conn_destructor(struct kcm_conn *c)
 {
     struct kcm_srv *srv = c->srv;
-    struct uid_count *u = uid_slot(srv, c->peer.uid, false);
 
     TALLOC_FREE(c->fde);
     if (c->fd >= 0) {
         close(c->fd);
     }
     util_peer_release(&c->peer);
-    if (u != NULL && u->n > 0) {
-        u->n--;
+    if (c->counted) {
+        util_uidcount_dec(srv->conns_per_uid, c->peer.uid);
     }
     if (c->prev != NULL) {
         c->prev->next = c->next;
@@ -330,7 +304,7 @@ static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uin
     struct kcm_listener *l = pvt;
     struct kcm_srv *srv = l->srv;
     struct kcm_conn *c;
-    struct uid_count *u;
+    unsigned n;
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
     if (fd < 0) {
@@ -361,18 +335,18 @@ static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uin
     srv->conns = c;
     srv->nconns++;
     talloc_set_destructor(c, conn_destructor);
-    u = uid_slot(srv, c->peer.uid, true);
-    if (u == NULL) {
+    n = util_uidcount_get(srv->conns_per_uid, c->peer.uid);
+    if (n >= srv->limits.max_conns_per_uid) {
+        util_log(UTIL_LOG_WARNING,
+                 "refusing connection of uid %u (pid %d): %u connections open "
+                 "(max_connections_per_uid)", (unsigned)c->peer.uid, (int)c->peer.pid, n);
+        c->refused = true;
+    }
+    if (!util_uidcount_inc(srv->conns_per_uid, c->peer.uid)) {
         talloc_free(c);
         return;
     }
-    if (u->n >= srv->limits.max_conns_per_uid) {
-        util_log(UTIL_LOG_WARNING,
-                 "refusing connection of uid %u (pid %d): %u connections open "
-                 "(max_connections_per_uid)", (unsigned)c->peer.uid, (int)c->peer.pid, u->n);
-        c->refused = true;
-    }
-    u->n++;
+    c->counted = true;
     c->fde = tevent_add_fd(ev, c, fd, TEVENT_FD_READ, conn_fd_handler, c);
     if (c->fde == NULL) {
         talloc_free(c);
@@ -393,10 +367,16 @@ struct kcm_srv *kcm_srv_new(TALLOC_CTX *ctx, struct tevent_context *ev, struct k
 {
     struct kcm_srv *srv = talloc_zero(ctx, struct kcm_srv);
 
-    if (srv != NULL) {
-        srv->ev = ev;
-        srv->k = k;
-        srv->limits = *limits;
+    if (srv == NULL) {
+        return NULL;
+    }
+    srv->ev = ev;
+    srv->k = k;
+    srv->limits = *limits;
+    srv->conns_per_uid = util_uidcount_new(srv);
+    if (srv->conns_per_uid == NULL) {
+        talloc_free(srv);
+        return NULL;
     }
     return srv;
 }

@@ -32,29 +32,6 @@ void gp_conf_unref(struct gp_conf *conf)
     }
 }
 
-/* ---- per-uid in-flight counts ---- */
-
-static struct uid_inflight *uid_slot(struct gp_service *gp, uid_t uid, bool create)
-{
-    struct uid_inflight **head = &gp->uids[uid % UID_BUCKETS];
-
-    for (struct uid_inflight *u = *head; u != NULL; u = u->next) {
-        if (u->uid == uid) {
-            return u;
-        }
-    }
-    if (!create) {
-        return NULL;
-    }
-    struct uid_inflight *u = talloc_zero(gp, struct uid_inflight);
-    if (u != NULL) {
-        u->uid = uid;
-        u->next = *head;
-        *head = u;
-    }
-    return u;
-}
-
 /* ---- worker side ---- */
 
 static pthread_key_t k5_key;
@@ -112,7 +89,6 @@ static void call_run(struct gp_job *job)
 static void call_free(struct gp_callreq *r)
 {
     struct gp_service *gp = r->gp;
-    struct uid_inflight *u = uid_slot(gp, r->uid, false);
 
     if (r->conn != NULL) {
         if (r->cprev != NULL) {
@@ -124,9 +100,7 @@ static void call_free(struct gp_callreq *r)
             r->cnext->cprev = r->cprev;
         }
     }
-    if (u != NULL && u->n > 0) {
-        u->n--;
-    }
+    util_uidcount_dec(gp->inflight_per_uid, r->uid);
     gp->inflight--;
     gp_conf_unref(r->conf);
     util_secmem_free(r->args);
@@ -282,10 +256,8 @@ static bool reply_now(struct gp_conn *c, const uint8_t *hdr, size_t len)
 
 static bool limits_reached(struct gp_service *gp, uid_t uid)
 {
-    struct uid_inflight *u = uid_slot(gp, uid, false);
-
     return gp->inflight >= gp->opts.max_inflight ||
-           (u != NULL && u->n >= gp->opts.max_inflight_per_uid);
+           util_uidcount_get(gp->inflight_per_uid, uid) >= gp->opts.max_inflight_per_uid;
 }
 
 static bool svc_has_ccache(const struct gp_svc *svc)
@@ -309,7 +281,6 @@ static bool handle_record(struct gp_conn *c, size_t consumed, size_t reclen)
     const struct gp_svc *svc;
     uint8_t *rec;
     enum gp_rpc_disposition d;
-    struct uid_inflight *u;
 
     rec = util_secmem_alloc(reclen > 0 ? reclen : 1);
     if (rec == NULL) {
@@ -339,8 +310,7 @@ static bool handle_record(struct gp_conn *c, size_t consumed, size_t reclen)
         return false;
     }
     r = calloc(1, sizeof(*r));
-    u = uid_slot(gp, c->peer.uid, true);
-    if (r == NULL || u == NULL) {
+    if (r == NULL || !util_uidcount_inc(gp->inflight_per_uid, c->peer.uid)) {
         free(r);
         util_secmem_free(rec);
         return false;
@@ -372,7 +342,6 @@ static bool handle_record(struct gp_conn *c, size_t consumed, size_t reclen)
         c->calls->cprev = r;
     }
     c->calls = r;
-    u->n++;
     gp->inflight++;
     gp_pool_submit(gp->pool, &r->job);
     return true;

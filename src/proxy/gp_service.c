@@ -281,6 +281,11 @@ int gp_service_start(TALLOC_CTX *ctx, struct tevent_context *ev,
     setenv("GSS_USE_PROXY", "NO", 1);
     gp->ev = ev;
     gp->opts = *opts;
+    gp->inflight_per_uid = util_uidcount_new(gp);
+    if (gp->inflight_per_uid == NULL) {
+        talloc_free(gp);
+        return -1;
+    }
     gp->opts.config_file = talloc_strdup(gp, none_is_empty(opts->config_file));
     gp->opts.config_dir = talloc_strdup(gp, none_is_empty(opts->config_dir));
     gp->opts.socket = talloc_strdup(gp, opts->socket ? opts->socket : GP_DEFAULT_SOCKET);

@@ -3,6 +3,7 @@
 #ifndef CACHET_GP_SERVICE_INT_H
 #define CACHET_GP_SERVICE_INT_H
 
+#include "common/util_uidcount.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -16,7 +17,6 @@
 #include "proxy/gp_proc.h"
 #include "proxy/gp_service.h"
 
-#define UID_BUCKETS 64
 
 struct gp_listener {
     struct gp_listener *next;
@@ -52,12 +52,6 @@ struct gp_conn {
     bool dead;                /* closing once the replies are out */
 };
 
-struct uid_inflight {
-    struct uid_inflight *next;
-    uid_t uid;
-    unsigned n;
-};
-
 struct gp_service {
     struct tevent_context *ev;
     struct gp_service_options opts;
@@ -65,7 +59,7 @@ struct gp_service {
     struct gp_pool *pool;
     struct gp_listener *listeners;
     struct gp_conn *conns;
-    struct uid_inflight *uids[UID_BUCKETS];
+    struct util_uidcount *inflight_per_uid;
     unsigned inflight;
     bool kernel_poked;
     struct tevent_timer *kernel_retry;
