@@ -21,82 +21,35 @@
  *             each way, close): the floor of a connection's cost
  *   clean     not a benchmark: destroy every cache in the collection of the
  *             dedicated --uid (leftovers of an interrupted run) and exit
+ *
+ * --null-server runs a KCM workload against an in-process server that answers
+ * every request with a canned reply (kb_servers.c): the throughput no real
+ * server can beat with this client on this machine.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1  /* accept4, setresuid */
-#endif
+#include "kcmbench.h"
+
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <krb5.h>
-
-#define BENCH_REALM "BENCH.TEST"
-#define MAX_PROCS 256
-#define CACHE_CREDS 20          /* creds in the retrieve/iterate cache (TGT + 19) */
-#define LIST_CACHES 5           /* caches in the collection for "list" */
-#define FLOOR_MSG 16            /* bytes per floor request and reply */
-#define HIST_BUCKETS 400        /* log2(ns) * 8 */
-#define ERRMSG_LEN 256
-#define MIN_OPS 3               /* measured ops per process, even past the deadline */
-#define MAX_OVERRUN 30.0        /* seconds past the deadline to get them */
-
-enum workload { W_STORE, W_RETRIEVE, W_ITERATE, W_LIST, W_FLOOR, W_FLOORCONN, W_CLEAN };
 
 static const char *const workload_names[] = {
     "store", "retrieve", "iterate", "list", "floor", "floorconn", "clean"
 };
 
-#define IS_FLOOR(w) ((w) == W_FLOOR || (w) == W_FLOORCONN)
-
-struct options {
-    enum workload workload;
-    const char *socket_path;
-    const char *label;
-    int procs;
-    double duration;
-    double warmup;
-    long nops;                  /* >0: fixed op count per process instead of duration */
-    int store_creds;
-    int ticket_len;
-    krb5_flags retrieve_flags;
-    long uid;                   /* <0: keep identity */
-    long server_pid;            /* >0: sample this server's CPU time */
-    int clean;                  /* destroy leftover caches in the collection first */
-    int verbose;
-};
-
-/* Per-child results, in a MAP_SHARED page so the parent can read them. */
-struct child_result {
-    int setup_done;
-    int setup_failed;
-    long ops;
-    long errors;
-    double span;                /* seconds of the measured window actually used */
-    double cpu;                 /* this client's CPU seconds inside its window */
-    uint32_t hist[HIST_BUCKETS];
-    char errmsg[ERRMSG_LEN];
-};
-
-static struct options opt = {
+struct options opt = {
     .workload = W_RETRIEVE,
     .label = "server",
     .procs = 1,
@@ -109,13 +62,14 @@ static struct options opt = {
     .uid = -1,
     .server_pid = -1,
     .clean = 0,
+    .null_server = 0,
     .verbose = 0,
 };
 
-static char tmpdir[] = "/tmp/kcmbench.XXXXXX";
+char tmpdir[] = "/tmp/kcmbench.XXXXXX";
 static int have_tmpdir;
 
-static void
+void
 die(const char *fmt, ...)
 {
     va_list ap;
@@ -229,7 +183,7 @@ bucket_us(int b)
     return pow(2.0, (b + 1) / 8.0) / 1000.0;
 }
 
-static void
+void
 set_err(struct child_result *r, krb5_context ctx, krb5_error_code code, const char *what)
 {
     const char *msg;
@@ -247,502 +201,7 @@ set_err(struct child_result *r, krb5_context ctx, krb5_error_code code, const ch
     }
 }
 
-/* ------------------------------------------------------------------ */
-/* Synthetic credentials                                                */
-
-static void
-fill_random(uint8_t *p, size_t len, uint64_t *seed)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        p[i] = (uint8_t)(*seed >> 56);
-    }
-}
-
-/*
- * Build one credential in memory.  server_name NULL means the TGT.  The
- * ticket is random bytes: servers must store tickets opaquely.
- */
-static krb5_error_code
-make_cred(krb5_context ctx, krb5_principal client, const char *server_name,
-          int ticket_len, uint64_t *seed, krb5_creds *out)
-{
-    krb5_error_code ret;
-    char sname[256];
-    krb5_timestamp now = (krb5_timestamp)time(NULL);
-
-    memset(out, 0, sizeof(*out));
-    ret = krb5_copy_principal(ctx, client, &out->client);
-    if (ret) {
-        return ret;
-    }
-    if (server_name == NULL) {
-        snprintf(sname, sizeof(sname), "krbtgt/%s@%s", BENCH_REALM, BENCH_REALM);
-    } else {
-        snprintf(sname, sizeof(sname), "%s@%s", server_name, BENCH_REALM);
-    }
-    ret = krb5_parse_name(ctx, sname, &out->server);
-    if (ret) {
-        return ret;
-    }
-    ret = krb5_c_make_random_key(ctx, ENCTYPE_AES256_CTS_HMAC_SHA1_96, &out->keyblock);
-    if (ret) {
-        return ret;
-    }
-    out->times.authtime = now;
-    out->times.starttime = now;
-    out->times.endtime = now + 10 * 3600;
-    out->times.renew_till = now + 7 * 86400;
-    out->is_skey = FALSE;
-    out->ticket_flags = TKT_FLG_FORWARDABLE | TKT_FLG_RENEWABLE | TKT_FLG_PRE_AUTH;
-    if (server_name == NULL) {
-        out->ticket_flags |= TKT_FLG_INITIAL;
-    }
-    out->ticket.magic = KV5M_DATA;
-    out->ticket.length = ticket_len;
-    out->ticket.data = malloc(ticket_len);
-    if (out->ticket.data == NULL) {
-        return ENOMEM;
-    }
-    fill_random((uint8_t *)out->ticket.data, ticket_len, seed);
-    return 0;
-}
-
-struct credset {
-    krb5_principal client;
-    int n;
-    krb5_creds *creds;          /* creds[0] = TGT, creds[1..] = service tickets */
-};
-
-static krb5_error_code
-credset_make(krb5_context ctx, const char *client_name, int n, uint64_t seed,
-             struct credset *cs)
-{
-    krb5_error_code ret;
-    char cname[256], sname[128];
-    int i;
-
-    memset(cs, 0, sizeof(*cs));
-    snprintf(cname, sizeof(cname), "%s@%s", client_name, BENCH_REALM);
-    ret = krb5_parse_name(ctx, cname, &cs->client);
-    if (ret) {
-        return ret;
-    }
-    cs->creds = calloc(n, sizeof(krb5_creds));
-    if (cs->creds == NULL) {
-        return ENOMEM;
-    }
-    cs->n = n;
-    for (i = 0; i < n; i++) {
-        snprintf(sname, sizeof(sname), "svc%02d/host%02d.bench.test", i, i);
-        ret = make_cred(ctx, cs->client, i == 0 ? NULL : sname, opt.ticket_len, &seed,
-                        &cs->creds[i]);
-        if (ret) {
-            return ret;
-        }
-    }
-    return 0;
-}
-
-static void
-credset_free(krb5_context ctx, struct credset *cs)
-{
-    int i;
-
-    for (i = 0; i < cs->n; i++) {
-        krb5_free_cred_contents(ctx, &cs->creds[i]);
-    }
-    free(cs->creds);
-    krb5_free_principal(ctx, cs->client);
-    memset(cs, 0, sizeof(*cs));
-}
-
-/* new_unique + initialize + store every cred of cs. */
-static krb5_error_code
-cache_fill(krb5_context ctx, struct credset *cs, krb5_ccache *out)
-{
-    krb5_error_code ret;
-    krb5_ccache cc = NULL;
-    int i;
-
-    *out = NULL;
-    ret = krb5_cc_new_unique(ctx, "KCM", NULL, &cc);
-    if (ret) {
-        return ret;
-    }
-    ret = krb5_cc_initialize(ctx, cc, cs->client);
-    for (i = 0; ret == 0 && i < cs->n; i++) {
-        ret = krb5_cc_store_cred(ctx, cc, &cs->creds[i]);
-    }
-    if (ret) {
-        krb5_cc_destroy(ctx, cc);
-        return ret;
-    }
-    *out = cc;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* KCM workloads                                                        */
-
-struct kcm_state {
-    krb5_context ctx;
-    struct credset cs;
-    krb5_ccache cc;             /* retrieve / iterate */
-    long seq;
-};
-
-static krb5_error_code
-kcm_setup(struct kcm_state *st, int idx, struct child_result *r)
-{
-    krb5_error_code ret;
-    char client[64];
-
-    memset(st, 0, sizeof(*st));
-    ret = krb5_init_context(&st->ctx);
-    if (ret) {
-        set_err(r, NULL, ret, "krb5_init_context");
-        return ret;
-    }
-    snprintf(client, sizeof(client), "bench%03d", idx);
-    switch (opt.workload) {
-    case W_STORE:
-        ret = credset_make(st->ctx, client, opt.store_creds, 0x1234 + idx, &st->cs);
-        if (ret) {
-            set_err(r, st->ctx, ret, "make creds");
-        }
-        return ret;
-    case W_RETRIEVE:
-    case W_ITERATE:
-        ret = credset_make(st->ctx, client, CACHE_CREDS, 0x5678 + idx, &st->cs);
-        if (ret) {
-            set_err(r, st->ctx, ret, "make creds");
-            return ret;
-        }
-        ret = cache_fill(st->ctx, &st->cs, &st->cc);
-        if (ret) {
-            set_err(r, st->ctx, ret, "fill cache");
-        }
-        return ret;
-    case W_LIST:
-        return 0;
-    default:
-        return EINVAL;
-    }
-}
-
-static void
-kcm_teardown(struct kcm_state *st)
-{
-    if (st->cc != NULL) {
-        krb5_cc_destroy(st->ctx, st->cc);
-        st->cc = NULL;
-    }
-    if (st->cs.creds != NULL) {
-        credset_free(st->ctx, &st->cs);
-    }
-    krb5_free_context(st->ctx);
-}
-
-static krb5_error_code
-op_store(struct kcm_state *st, struct child_result *r)
-{
-    krb5_error_code ret;
-    krb5_ccache cc = NULL;
-    int i;
-
-    ret = krb5_cc_new_unique(st->ctx, "KCM", NULL, &cc);
-    if (ret) {
-        set_err(r, st->ctx, ret, "krb5_cc_new_unique");
-        return ret;
-    }
-    ret = krb5_cc_initialize(st->ctx, cc, st->cs.client);
-    if (ret) {
-        set_err(r, st->ctx, ret, "krb5_cc_initialize");
-    }
-    for (i = 0; ret == 0 && i < st->cs.n; i++) {
-        ret = krb5_cc_store_cred(st->ctx, cc, &st->cs.creds[i]);
-        if (ret) {
-            set_err(r, st->ctx, ret, "krb5_cc_store_cred");
-        }
-    }
-    if (krb5_cc_destroy(st->ctx, cc) != 0 && ret == 0) {
-        ret = KRB5_CC_IO;
-        set_err(r, NULL, 0, "krb5_cc_destroy");
-    }
-    return ret;
-}
-
-static krb5_error_code
-op_retrieve(struct kcm_state *st, struct child_result *r)
-{
-    krb5_error_code ret;
-    krb5_creds mcred, out;
-    krb5_creds *want = &st->cs.creds[1 + (st->seq++ % (st->cs.n - 1))];
-
-    memset(&mcred, 0, sizeof(mcred));
-    memset(&out, 0, sizeof(out));
-    mcred.client = st->cs.client;
-    mcred.server = want->server;
-    ret = krb5_cc_retrieve_cred(st->ctx, st->cc, opt.retrieve_flags, &mcred, &out);
-    if (ret) {
-        set_err(r, st->ctx, ret, "krb5_cc_retrieve_cred");
-        return ret;
-    }
-    if (!krb5_principal_compare(st->ctx, out.server, want->server) ||
-        out.ticket.length != want->ticket.length) {
-        set_err(r, NULL, 0, "krb5_cc_retrieve_cred returned the wrong credential");
-        ret = KRB5_CC_FORMAT;
-    }
-    krb5_free_cred_contents(st->ctx, &out);
-    return ret;
-}
-
-static krb5_error_code
-op_iterate(struct kcm_state *st, struct child_result *r)
-{
-    krb5_error_code ret;
-    krb5_cc_cursor cur;
-    krb5_creds c;
-    int n = 0;
-
-    ret = krb5_cc_start_seq_get(st->ctx, st->cc, &cur);
-    if (ret) {
-        set_err(r, st->ctx, ret, "krb5_cc_start_seq_get");
-        return ret;
-    }
-    while ((ret = krb5_cc_next_cred(st->ctx, st->cc, &cur, &c)) == 0) {
-        n++;
-        krb5_free_cred_contents(st->ctx, &c);
-    }
-    if (ret != KRB5_CC_END) {
-        set_err(r, st->ctx, ret, "krb5_cc_next_cred");
-        krb5_cc_end_seq_get(st->ctx, st->cc, &cur);
-        return ret;
-    }
-    ret = krb5_cc_end_seq_get(st->ctx, st->cc, &cur);
-    if (ret) {
-        set_err(r, st->ctx, ret, "krb5_cc_end_seq_get");
-        return ret;
-    }
-    if (n != st->cs.n) {
-        char buf[96];
-
-        snprintf(buf, sizeof(buf), "iteration returned %d creds, expected %d", n, st->cs.n);
-        set_err(r, NULL, 0, buf);
-        return KRB5_CC_FORMAT;
-    }
-    return 0;
-}
-
-/* Walk the collection; returns the number of caches seen in *count. */
-static krb5_error_code
-walk_collection(krb5_context ctx, int *count, int destroy, struct child_result *r)
-{
-    krb5_error_code ret;
-    krb5_cccol_cursor cur;
-    krb5_ccache cc;
-    krb5_principal p;
-    int n = 0;
-
-    ret = krb5_cccol_cursor_new(ctx, &cur);
-    if (ret) {
-        set_err(r, ctx, ret, "krb5_cccol_cursor_new");
-        return ret;
-    }
-    while ((ret = krb5_cccol_cursor_next(ctx, cur, &cc)) == 0 && cc != NULL) {
-        if (destroy) {
-            krb5_cc_destroy(ctx, cc);
-            n++;
-            continue;
-        }
-        ret = krb5_cc_get_principal(ctx, cc, &p);
-        krb5_cc_close(ctx, cc);
-        if (ret) {
-            set_err(r, ctx, ret, "krb5_cc_get_principal");
-            break;
-        }
-        krb5_free_principal(ctx, p);
-        n++;
-    }
-    if (ret) {
-        set_err(r, ctx, ret, "krb5_cccol_cursor_next");
-    }
-    krb5_cccol_cursor_free(ctx, &cur);
-    *count = n;
-    return ret;
-}
-
-static krb5_error_code
-op_list(struct kcm_state *st, struct child_result *r)
-{
-    krb5_error_code ret;
-    int n;
-
-    ret = walk_collection(st->ctx, &n, 0, r);
-    if (ret) {
-        return ret;
-    }
-    if (n != LIST_CACHES) {
-        char buf[96];
-
-        snprintf(buf, sizeof(buf), "collection has %d caches, expected %d", n, LIST_CACHES);
-        set_err(r, NULL, 0, buf);
-        return KRB5_CC_FORMAT;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Floor: raw AF_UNIX round trips against a single-threaded epoll echo  */
-
-static pid_t floor_server_pid = -1;
-static char floor_path[96];
-
-static void
-floor_serve(int lfd)
-{
-    struct epoll_event ev, evs[64];
-    char buf[4096];
-    int ep, n, i;
-
-    ep = epoll_create1(0);
-    if (ep < 0) {
-        _exit(1);
-    }
-    ev.events = EPOLLIN;
-    ev.data.fd = lfd;
-    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-    for (;;) {
-        n = epoll_wait(ep, evs, 64, -1);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        for (i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-
-            if (fd == lfd) {
-                int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-                if (cfd >= 0) {
-                    ev.events = EPOLLIN;
-                    ev.data.fd = cfd;
-                    epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
-                }
-                continue;
-            }
-            /*
-             * Echo whatever arrived.  Requests are 16 bytes and the client
-             * waits for its reply, so a read never holds more than one
-             * request; the socket buffer always has room for 16 bytes.
-             */
-            ssize_t got = read(fd, buf, sizeof(buf));
-
-            if (got <= 0) {
-                if (got < 0 && errno == EAGAIN) {
-                    continue;
-                }
-                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-                close(fd);
-                continue;
-            }
-            if (write(fd, buf, got) != got) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
-                close(fd);
-            }
-        }
-    }
-}
-
-static void
-floor_start(void)
-{
-    struct sockaddr_un sa;
-    int lfd;
-
-    snprintf(floor_path, sizeof(floor_path), "%s/floor.sock", tmpdir);
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", floor_path);
-    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        listen(lfd, 128) != 0) {
-        die("floor: cannot listen on %s: %s", floor_path, strerror(errno));
-    }
-    floor_server_pid = fork();
-    if (floor_server_pid < 0) {
-        die("fork: %s", strerror(errno));
-    }
-    if (floor_server_pid == 0) {
-        floor_serve(lfd);
-        _exit(0);
-    }
-    close(lfd);
-}
-
-static void
-floor_stop(void)
-{
-    if (floor_server_pid > 0) {
-        kill(floor_server_pid, SIGTERM);
-        waitpid(floor_server_pid, NULL, 0);
-        floor_server_pid = -1;
-    }
-    unlink(floor_path);
-}
-
-static int
-floor_connect(struct child_result *r)
-{
-    struct sockaddr_un sa;
-    int fd;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", floor_path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        set_err(r, NULL, errno, "floor connect");
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    return fd;
-}
-
-static int
-op_floor(int fd, long seq, struct child_result *r)
-{
-    uint8_t req[FLOOR_MSG], rep[FLOOR_MSG];
-    size_t got = 0;
-    ssize_t n;
-
-    memset(req, 0, sizeof(req));
-    memcpy(req, &seq, sizeof(seq));
-    if (write(fd, req, sizeof(req)) != (ssize_t)sizeof(req)) {
-        set_err(r, NULL, errno, "floor write");
-        return -1;
-    }
-    while (got < sizeof(rep)) {
-        n = read(fd, rep + got, sizeof(rep) - got);
-        if (n <= 0) {
-            set_err(r, NULL, n < 0 ? errno : EPIPE, "floor read");
-            return -1;
-        }
-        got += n;
-    }
-    if (memcmp(req, rep, sizeof(req)) != 0) {
-        set_err(r, NULL, 0, "floor reply mismatch");
-        return -1;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Driver                                                               */
+/* ---- driver ---- */
 
 /*
  * Run ops back to back until the deadline (or nops).  Only ops that start
@@ -858,49 +317,6 @@ child_run(int idx, struct child_result *r, int go_fd)
     _exit(0);
 }
 
-/* Create the collection for "list": LIST_CACHES caches, 2 creds each. */
-static void
-list_fixture(krb5_context ctx, int create, struct child_result *r)
-{
-    krb5_error_code ret;
-    struct credset cs;
-    krb5_ccache cc;
-    char name[32];
-    int i, n;
-
-    if (!create) {
-        walk_collection(ctx, &n, 1, r);
-        return;
-    }
-    ret = walk_collection(ctx, &n, 0, r);
-    if (ret == 0 && n != 0) {
-        if (!opt.clean) {
-            die("the KCM collection already holds %d caches; run with --clean "
-                "(only with a dedicated --uid) or empty it", n);
-        }
-        walk_collection(ctx, &n, 1, r);
-    }
-    for (i = 0; i < LIST_CACHES; i++) {
-        snprintf(name, sizeof(name), "listuser%d", i);
-        ret = credset_make(ctx, name, 2, 0x9abc + i, &cs);
-        if (ret == 0) {
-            ret = cache_fill(ctx, &cs, &cc);
-        }
-        if (ret) {
-            die("list fixture: %s", krb5_get_error_message(ctx, ret));
-        }
-        if (i == 0) {
-            /* Make the collection's primary an initialized cache. */
-            ret = krb5_cc_switch(ctx, cc);
-            if (ret) {
-                die("krb5_cc_switch: %s", krb5_get_error_message(ctx, ret));
-            }
-        }
-        krb5_cc_close(ctx, cc);
-        credset_free(ctx, &cs);
-    }
-}
-
 static void
 write_conf(void)
 {
@@ -980,6 +396,8 @@ usage(FILE *f)
             "  -f, --flags N        krb5_cc_retrieve_cred flags (default MATCH_TIMES|MATCH_AUTHDATA)\n"
             "  -u, --uid UID        run the clients as UID (needs root)\n"
             "      --server-pid PID sample the server's CPU time (srv_us_per_op, srv_util)\n"
+            "      --null-server    run against an in-process KCM server that answers with\n"
+            "                       canned replies (the best any server could do)\n"
             "      --clean          empty the collection before 'list' (dedicated uid only)\n"
             "  -l, --label NAME     label printed in the RESULT line\n"
             "  -v, --verbose\n"
@@ -1003,6 +421,7 @@ main(int argc, char **argv)
         { "flags", required_argument, NULL, 'f' },
         { "uid", required_argument, NULL, 'u' },
         { "server-pid", required_argument, NULL, 'P' },
+        { "null-server", no_argument, NULL, 'N' },
         { "clean", no_argument, NULL, 'C' },
         { "label", required_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
@@ -1015,6 +434,8 @@ main(int argc, char **argv)
     int go[2], ch, i, status, failed = 0;
     double maxspan = 0, rate_sum = 0, p50 = 0, p99 = 0, cli_cpu = 0;
     double t_go, srv_t0 = 0, srv_t1 = 0, srv_c0 = -1, srv_c1 = -1;
+    char null_path[96];
+    pid_t null_pid = -1;
     long total_ops = 0, total_err = 0;
     unsigned long long cum, hsum;
     size_t j;
@@ -1059,6 +480,9 @@ main(int argc, char **argv)
         case 'u':
             opt.uid = atol(optarg);
             break;
+        case 'N':
+            opt.null_server = 1;
+            break;
         case 'P':
             opt.server_pid = atol(optarg);
             break;
@@ -1082,7 +506,7 @@ main(int argc, char **argv)
     if (opt.procs < 1 || opt.procs > MAX_PROCS) {
         die("--procs must be 1..%d", MAX_PROCS);
     }
-    if (!IS_FLOOR(opt.workload) && opt.socket_path == NULL) {
+    if (!IS_FLOOR(opt.workload) && opt.socket_path == NULL && !opt.null_server) {
         die("--socket is required for KCM workloads");
     }
     if (opt.store_creds < 1 || opt.ticket_len < 1 || opt.duration <= 0) {
@@ -1097,8 +521,18 @@ main(int argc, char **argv)
     }
     have_tmpdir = 1;
     chmod(tmpdir, 0755);
+    if (opt.null_server) {
+        snprintf(null_path, sizeof(null_path), "%s/null.sock", tmpdir);
+        opt.socket_path = null_path;
+    }
     write_conf();
     drop_privileges();
+    if (opt.null_server) {
+        null_pid = null_server_start(null_path);
+        if (opt.server_pid <= 0) {
+            opt.server_pid = null_pid;
+        }
+    }
 
     res = mmap(NULL, sizeof(*res) * (opt.procs + 1), PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1205,6 +639,9 @@ main(int argc, char **argv)
     } else if (opt.workload == W_LIST) {
         list_fixture(pctx, 0, &res[opt.procs]);
         krb5_free_context(pctx);
+    }
+    if (opt.null_server) {
+        null_server_stop(null_pid, null_path);
     }
     if (agg.errmsg[0] == '\0' && res[opt.procs].errmsg[0] != '\0') {
         memcpy(agg.errmsg, res[opt.procs].errmsg, ERRMSG_LEN);

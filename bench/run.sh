@@ -26,7 +26,8 @@ usage: bench/run.sh [options]
   -R REV       benchmark cachetd built from a clean export of commit REV (in
                bench/out/build-<rev>/) instead of the working tree's src/cachetd
   --syscalls N after the timed rounds, count each server's system calls per op with
-               strace -c over N ops of one client (deterministic, unlike time)
+               strace -c (runs of N and 2N ops of one client; deterministic, unlike time)
+  --no-null    do not measure the canned-reply KCM server (the upper bound column "null")
   --no-install do not apt-get install missing peer servers
   --no-build   do not run make (use the existing binaries)
   --quick      -t 0.5 -r 1 (smoke test)
@@ -48,6 +49,7 @@ REV=""
 INSTALL=1
 BUILD=1
 SYSCALL_OPS=0
+NULLSRV=null
 CACHET_LOG_LEVEL=${CACHET_LOG_LEVEL:-warning}
 SSSD_STORAGE=${SSSD_STORAGE:-secdb}
 
@@ -63,6 +65,7 @@ while [ $# -gt 0 ]; do
     -R) REV=$2; shift 2 ;;
     --syscalls) SYSCALL_OPS=$2; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
+    --no-null) NULLSRV=""; shift ;;
     --no-build) BUILD=0; shift ;;
     --quick) DURATION=0.5; ROUNDS=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -182,12 +185,16 @@ build() {
         fi
         make -C "$TOP" -j2 bench/kcmbench >>"$log" 2>&1 || note "make bench/kcmbench failed"
     fi
-    if [ ! -x "$KCMBENCH" ] || [ "$TOP/bench/kcmbench.c" -nt "$KCMBENCH" ]; then
+    local newer=0 f
+    for f in "$TOP"/bench/kcmbench.c "$TOP"/bench/kcmbench.h "$TOP"/bench/kb_*.c; do
+        [ "$f" -nt "$KCMBENCH" ] && newer=1
+    done
+    if [ ! -x "$KCMBENCH" ] || [ "$newer" = 1 ]; then
         # The tree could not be configured: build the client by hand; it needs only libkrb5.
         KCMBENCH="$OUT/kcmbench"
         note "building kcmbench directly into $KCMBENCH"
         # shellcheck disable=SC2046
-        cc -O2 -g -o "$KCMBENCH" "$TOP/bench/kcmbench.c" \
+        cc -O2 -g -o "$KCMBENCH" "$TOP"/bench/kcmbench.c "$TOP"/bench/kb_kcm.c "$TOP"/bench/kb_servers.c \
             $(pkg-config --cflags --libs krb5) -lm >>"$log" 2>&1 ||
             die "cannot build kcmbench (see $log)"
     fi
@@ -472,6 +479,9 @@ bench_one() { # bench_one SERVER WORKLOAD PROCS ROUND
     local line rc
     if [ "$1" = floor ]; then
         line=$("$KCMBENCH" -w "$2" -p "$3" -t "$DURATION" -u "$BENCH_UID" -l floor 2>>"$OUT/logs/kcmbench.err")
+    elif [ "$1" = null ]; then
+        line=$("$KCMBENCH" -w "$2" --null-server -p "$3" -t "$DURATION" -u "$BENCH_UID" \
+            --clean -l null 2>>"$OUT/logs/kcmbench.err")
     else
         line=$("$KCMBENCH" -w "$2" -S "${SOCK[$1]}" -p "$3" -t "$DURATION" -u "$BENCH_UID" \
             --clean --server-pid "${PID[$1]}" -l "$1" 2>>"$OUT/logs/kcmbench.err")
@@ -492,7 +502,7 @@ for r in $(seq "$ROUNDS"); do
     done
     for w in $WORKLOADS; do
         for p in $PROCS; do
-            for s in $(rotate $((r - 1)) $SERVERS); do
+            for s in $(rotate $((r - 1)) $SERVERS $NULLSRV); do
                 bench_one "$s" "$w" "$p" "$r"
             done
         done
@@ -505,22 +515,28 @@ for r in $(seq "$ROUNDS"); do
 done
 # System calls per op: strace -c on the server while one client runs a fixed number of ops.
 syscalls_one() { # syscalls_one SERVER WORKLOAD
-    local s=$1 w=$2 st f="$OUT/logs/strace.$1.$2.txt"
-    "$KCMBENCH" -w clean -S "${SOCK[$s]}" -u "$BENCH_UID" -l "$s" >/dev/null 2>&1
-    strace -c -f -p "${PID[$s]}" -o "$f" 2>/dev/null &
-    st=$!
-    sleep 0.5
-    "$KCMBENCH" -w "$w" -S "${SOCK[$s]}" -u "$BENCH_UID" --clean -n "$SYSCALL_OPS" -W 0 -l "$s" \
-        >/dev/null 2>>"$OUT/logs/kcmbench.err"
-    sleep 0.3
-    kill -INT "$st" 2>/dev/null
-    wait "$st" 2>/dev/null
-    tail -n +3 "$f" | grep -v -- '----' | awk -v n="$SYSCALL_OPS" -v s="$s" -v w="$w" '
-        $NF == "total" { tot = $4; next }
-        { per[$NF] = $4 }
+    # Two traced runs, of N and 2N ops: the difference divided by N is the cost of one op,
+    # without the fixtures (caches filled before the timed ops) and start-up of each run.
+    local s=$1 w=$2 n k st
+    for k in 1 2; do
+        n=$((SYSCALL_OPS * k))
+        "$KCMBENCH" -w clean -S "${SOCK[$s]}" -u "$BENCH_UID" -l "$s" >/dev/null 2>&1
+        strace -c -f -p "${PID[$s]}" -o "$OUT/logs/strace.$s.$w.$k.txt" 2>/dev/null &
+        st=$!
+        sleep 0.5
+        "$KCMBENCH" -w "$w" -S "${SOCK[$s]}" -u "$BENCH_UID" --clean -n "$n" -W 0 -l "$s" \
+            >/dev/null 2>>"$OUT/logs/kcmbench.err"
+        sleep 0.3
+        kill -INT "$st" 2>/dev/null
+        wait "$st" 2>/dev/null
+    done
+    awk -v n="$SYSCALL_OPS" -v s="$s" -v w="$w" '
+        FNR <= 2 || /^-/ { next }
+        { c = $4; name = $NF; if (FILENAME ~ /\.1\.txt$/) c = -c; d[name] += c }
         END { line = ""
-              for (k in per) if (per[k] / n >= 0.5) line = line sprintf(" %s=%.1f", k, per[k] / n)
-              printf "SYSCALLS label=%s workload=%s total=%.1f%s\n", s, w, tot / n, line }'
+              for (k in d) if (k != "total" && d[k] / n >= 0.5) line = line sprintf(" %s=%.1f", k, d[k] / n)
+              printf "SYSCALLS label=%s workload=%s total=%.1f%s\n", s, w, d["total"] / n, line }' \
+        "$OUT/logs/strace.$s.$w.1.txt" "$OUT/logs/strace.$s.$w.2.txt"
 }
 if [ "$SYSCALL_OPS" -gt 0 ]; then
     if ! command -v strace >/dev/null && [ "$INSTALL" = 1 ]; then
@@ -544,7 +560,7 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW"
 # ---------------------------------------------------------------------------------------------
 # Table
 
-awk -v servers="$SERVERS" -v workloads="$WORKLOADS" -v procs="$PROCS" \
+awk -v servers="$SERVERS $NULLSRV" -v realservers="$SERVERS" -v workloads="$WORKLOADS" -v procs="$PROCS" \
     -v duration="$DURATION" -v rounds="$ROUNDS" -v ncpu="$(nproc)" '
 function median(key) { return med(key, 0) }
 function med(key, which,    n, i, j, t, v) {
@@ -582,7 +598,7 @@ END {
     printf "ops/s, median of %d round(s) of %ss; higher is better; ! = errors in a run (see below)\n\n", rounds, duration
     printf "%-9s %5s", "workload", "procs"
     for (i = 1; i <= ns; i++) printf " %14s", S[i]
-    printf "  | %-20s | %-20s | %s\n", "mem/heimdal  target", "mem/sssd    target", "mem/sqlite"
+    printf "  | %-20s %-9s | %-20s | %s\n", "mem/heimdal  target", "bound", "mem/sssd    target", "mem/sqlite"
     for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
         w = W[a]; p = P[b]
         printf "%-9s %5s", w, p
@@ -592,8 +608,9 @@ END {
         }
         rh = ratio(m["cachet-mem"], m["heimdal"]); rs = ratio(m["cachet-mem"], m["sssd"])
         rq = ratio(m["cachet-mem"], m["cachet-sqlite"])
-        printf "  | %7s %-6s %-5s | %7s %-6s %-5s | %s\n", rfmt(rh), ">=" tgt_h[w] "x", verdict(rh, tgt_h[w]),
-            rfmt(rs), ">=50x", verdict(rs, 50), rfmt(rq)
+        rb = ratio(m["null"], m["heimdal"])
+        printf "  | %7s %-6s %-5s %-9s | %7s %-6s %-5s | %s\n", rfmt(rh), ">=" tgt_h[w] "x", verdict(rh, tgt_h[w]),
+            rfmt(rb), rfmt(rs), ">=50x", verdict(rs, 50), rfmt(rq)
         if (w == "store") { sq[p] = ratio(m["cachet-sqlite"], m["heimdal"]) }
         if (w == "retrieve") { ret_mem[p] = m["cachet-mem"] }
     }
@@ -607,6 +624,9 @@ END {
         if (ret_mem[p] > 0 && fl > 0) printf "; cachet-mem retrieve = %.0f%% of floor", 100 * ret_mem[p] / fl
         printf "\n"
     }
+    printf "\nnull = kcmbench'"'"'s canned-reply KCM server (stores nothing, answers from precomputed bytes):\n"
+    printf "the most any server can reach with this client on this machine. bound = null/heimdal,\n"
+    printf "the highest mem/heimdal ratio that is possible at all.\n"
     printf "\npersistence: mem/sqlite above is how many times faster memory storage is (1.00x = free).\n"
     for (b = 1; b <= np; b++) {
         p = P[b]
@@ -631,13 +651,14 @@ END {
     }
     if (nsys > 0) {
         printf "\nsystem calls per op made by the server (strace -c, one client, fixed op count)\n\n"
+        nr = split(realservers, R, " ")
         printf "%-9s", "workload"
-        for (i = 1; i <= ns; i++) printf " %14s", S[i]
+        for (i = 1; i <= nr; i++) printf " %14s", R[i]
         printf "\n"
         for (a = 1; a <= nw; a++) {
             printf "%-9s", W[a]
-            for (i = 1; i <= ns; i++) {
-                k = S[i] SUBSEP W[a]
+            for (i = 1; i <= nr; i++) {
+                k = R[i] SUBSEP W[a]
                 printf " %14s", (k in sys) ? sys[k] : "-"
             }
             printf "\n"
