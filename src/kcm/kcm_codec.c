@@ -447,5 +447,8 @@ const char *kcm_op_name(uint16_t opcode)
     if (opcode == KCM_OP_REPLACE) {
         return "REPLACE";
     }
+    if (opcode == KCM_OP_CACHET_SESSION_CAP) {
+        return "CACHET_SESSION_CAP";
+    }
     return "UNKNOWN";
 }

@@ -43,6 +43,7 @@ enum kcm_opcode {
     KCM_OP_MIT_EXTENSION_BASE = 13000,
     KCM_OP_GET_CRED_LIST = 13001,
     KCM_OP_REPLACE = 13002,
+    KCM_OP_CACHET_SESSION_CAP = 13100, /* cachet extension: kcm_session_cap.h */
 };
 
 /* RETRIEVE / REMOVE_CRED flag words (Heimdal values, as MIT sends them). */

@@ -26,7 +26,7 @@
 
 /* In the MIT extension range (KCM_OP_MIT_EXTENSION_BASE = 13000), well above what MIT uses
  * (13001, 13002) so that a future MIT opcode does not collide. */
-#define KCM_OP_CACHET_SESSION_CAP 13100
+/* KCM_OP_CACHET_SESSION_CAP (13100) is in kcm_codec.h with the other opcodes. */
 
 #define KCM_SCAP_VERSION 1
 #define KCM_SCAP_TOKEN_LEN 32
