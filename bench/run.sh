@@ -27,6 +27,7 @@ usage: bench/run.sh [options]
                bench/out/build-<rev>/) instead of the working tree's src/cachetd
   --syscalls N after the timed rounds, count each server's system calls per op with
                strace -c (runs of N and 2N ops of one client; deterministic, unlike time)
+  --table RAW  only print the tables of an earlier run's results.raw
   --no-null    do not measure the canned-reply KCM server (the upper bound column "null")
   --no-install do not apt-get install missing peer servers
   --no-build   do not run make (use the existing binaries)
@@ -50,6 +51,7 @@ INSTALL=1
 BUILD=1
 SYSCALL_OPS=0
 NULLSRV=null
+TABLE_ONLY=""
 CACHET_LOG_LEVEL=${CACHET_LOG_LEVEL:-warning}
 SSSD_STORAGE=${SSSD_STORAGE:-secdb}
 
@@ -66,6 +68,7 @@ while [ $# -gt 0 ]; do
     --syscalls) SYSCALL_OPS=$2; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     --no-null) NULLSRV=""; shift ;;
+    --table) TABLE_ONLY=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --quick) DURATION=0.5; ROUNDS=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -89,6 +92,165 @@ drop_server() {
     for s in $SERVERS; do [ "$s" = "$1" ] || new="$new $s"; done
     SERVERS=${new# }
 }
+
+# render_table RAW [SERVERS REALSERVERS WORKLOADS PROCS DURATION ROUNDS]: empty lists are taken
+# from the RESULT lines themselves (--table mode).
+render_table() {
+awk -v servers="${2:-}" -v realservers="${3:-}" -v workloads="${4:-}" -v procs="${5:-}" \
+    -v duration="${6:-}" -v rounds="${7:-}" -v ncpu="$(nproc)" '
+function median(key) { return med(key, 0) }
+function med(key, which,    n, i, j, t, v) {
+    n = which == 0 ? cnt[key] : (which == 1 ? scnt[key] : ccnt[key])
+    if (n == 0) return -1
+    for (i = 1; i <= n; i++) v[i] = which == 0 ? val[key, i] : (which == 1 ? sval[key, i] : cval[key, i])
+    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    if (n % 2) return v[(n + 1) / 2]
+    return (v[n / 2] + v[n / 2 + 1]) / 2
+}
+# Median over rounds of the per-round ratio a/b: servers measured side by side in a round share
+# the machine'"'"'s state at that moment, so this is steadier than a ratio of medians.
+function rratio(a, b, w, p,    r, n, i, j, t, v, x, y) {
+    n = 0
+    for (r in rounds_seen) {
+        x = rv[a SUBSEP w SUBSEP p, r]; y = rv[b SUBSEP w SUBSEP p, r]
+        if (x > 0 && y > 0) v[++n] = x / y
+    }
+    if (n == 0) return -1
+    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    if (n % 2) return v[(n + 1) / 2]
+    return (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function fmt(x) { return x < 0 ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.1f", x)) }
+function ratio(a, b) { return (a <= 0 || b <= 0) ? -1 : a / b }
+function rfmt(x) { return x < 0 ? "n/a" : (x >= 100 ? sprintf("%.0fx", x) : sprintf("%.2fx", x)) }
+function verdict(x, t) { return x < 0 ? "" : (x >= t ? "ok" : "MISS") }
+/^SYSCALLS / {
+    delete g
+    for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); g[k] = v }
+    sys[g["label"], g["workload"]] = g["total"]; nsys++
+    next
+}
+/^# duration=/ && duration == "" {
+    d = $2; sub(/duration=/, "", d); sub(/s$/, "", d); duration = d
+    r = $3; sub(/rounds=/, "", r); rounds = r
+}
+/^RESULT / {
+    delete f
+    for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); f[k] = v }
+    key = f["label"] SUBSEP f["workload"] SUBSEP f["procs"]
+    cnt[key]++; val[key, cnt[key]] = f["ops_per_sec"] + 0
+    rv[key, f["round"]] = f["ops_per_sec"] + 0; rounds_seen[f["round"]] = 1
+    if (!(f["label"] in seen_l)) { seen_l[f["label"]] = 1; lorder[++nl] = f["label"] }
+    seen_w[f["workload"]] = 1; seen_p[f["procs"]] = 1
+    if ("srv_us_per_op" in f) { scnt[key]++; sval[key, scnt[key]] = f["srv_us_per_op"] + 0 }
+    if ("cli_us_per_op" in f) { ccnt[key]++; cval[key, ccnt[key]] = f["cli_us_per_op"] + 0 }
+    if (f["errors"] + 0 > 0 || f["failed_procs"] + 0 > 0 || f["rc"] != "0") bad[key] = 1
+    if (index($0, " error=\"")) { e = $0; sub(/.* error="/, "", e); sub(/".*/, "", e); err[key] = e }
+}
+END {
+    if (servers == "") {
+        for (i = 1; i <= nl; i++) if (lorder[i] != "floor" && lorder[i] != "null") realservers = realservers " " lorder[i]
+        servers = realservers (("null" in seen_l) ? " null" : "")
+    }
+    if (workloads == "") {
+        split("store retrieve iterate list", ALLW, " ")
+        for (i = 1; i <= 4; i++) if (ALLW[i] in seen_w) workloads = workloads " " ALLW[i]
+    }
+    if (procs == "") {
+        for (p in seen_p) procs = procs " " p
+        np = split(procs, P, " ")
+        for (i = 2; i <= np; i++) { t = P[i]; for (j = i - 1; j >= 1 && P[j] + 0 > t + 0; j--) P[j + 1] = P[j]; P[j + 1] = t }
+        procs = ""; for (i = 1; i <= np; i++) procs = procs " " P[i]
+    }
+    ns = split(servers, S, " "); nw = split(workloads, W, " "); np = split(procs, P, " ")
+    for (b = 1; b <= np; b++) { sq[P[b]] = -1; ret_mem[P[b]] = -1 }
+    tgt_h["store"] = 1.5; tgt_h["retrieve"] = 2; tgt_h["iterate"] = 8; tgt_h["list"] = 2
+    printf "ops/s, median of %d round(s) of %ss; higher is better; ! = errors in a run (see below)\n", rounds, duration
+    printf "ratios: median over rounds of the per-round ratio\n\n"
+    printf "%-9s %5s", "workload", "procs"
+    for (i = 1; i <= ns; i++) printf " %14s", S[i]
+    printf "  | %-20s %-9s | %-20s | %s\n", "mem/heimdal  target", "bound", "mem/sssd    target", "mem/sqlite"
+    for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
+        w = W[a]; p = P[b]
+        printf "%-9s %5s", w, p
+        for (i = 1; i <= ns; i++) {
+            m[S[i]] = median(S[i] SUBSEP w SUBSEP p)
+            printf " %13s%s", fmt(m[S[i]]), (bad[S[i], w, p] ? "!" : " ")
+        }
+        rh = rratio("cachet-mem", "heimdal", w, p); rs = rratio("cachet-mem", "sssd", w, p)
+        rq = rratio("cachet-mem", "cachet-sqlite", w, p)
+        rb = rratio("null", "heimdal", w, p)
+        printf "  | %7s %-6s %-5s %-9s | %7s %-6s %-5s | %s\n", rfmt(rh), ">=" tgt_h[w] "x", verdict(rh, tgt_h[w]),
+            rfmt(rb), rfmt(rs), ">=50x", verdict(rs, 50), rfmt(rq)
+        if (w == "store") { sq[p] = rratio("cachet-sqlite", "heimdal", w, p) }
+        if (w == "retrieve") { ret_mem[p] = m["cachet-mem"] }
+    }
+    printf "\n"
+    printf "floor: raw AF_UNIX 16-byte request/reply against a single-threaded epoll echo server\n"
+    printf "(floorconn: a new connection for every round trip)\n"
+    for (b = 1; b <= np; b++) {
+        p = P[b]; fl = median("floor" SUBSEP "floor" SUBSEP p); fc = median("floor" SUBSEP "floorconn" SUBSEP p)
+        printf "  %2s procs: floor %s ops/s (server %s us/op), floorconn %s ops/s (server %s us/op)", p,
+            fmt(fl), fmt(med("floor" SUBSEP "floor" SUBSEP p, 1)), fmt(fc), fmt(med("floor" SUBSEP "floorconn" SUBSEP p, 1))
+        if (ret_mem[p] > 0 && fl > 0) printf "; cachet-mem retrieve = %.0f%% of floor", 100 * ret_mem[p] / fl
+        printf "\n"
+    }
+    printf "\nnull = kcmbench'"'"'s canned-reply KCM server (stores nothing, answers from precomputed bytes):\n"
+    printf "the most any server can reach with this client on this machine. bound = null/heimdal,\n"
+    printf "the highest mem/heimdal ratio that is possible at all.\n"
+    printf "\npersistence: mem/sqlite above is how many times faster memory storage is (1.00x = free).\n"
+    for (b = 1; b <= np; b++) {
+        p = P[b]
+        printf "sqlite store vs heimdal store, %s procs: %s (target >=1.3x) %s\n", p, rfmt(sq[p]), verdict(sq[p], 1.3)
+    }
+    printf "\nCPU microseconds per op (median): server [client = libkrb5 + kcmbench, per op]\n"
+    printf "This isolates the server: throughput above also pays for the client, and on this\n"
+    printf "%d-CPU machine the clients and the server share the CPUs.\n\n", ncpu
+    printf "%-9s %5s", "workload", "procs"
+    for (i = 1; i <= ns; i++) printf " %18s", S[i]
+    printf "   %-14s %-14s\n", "heimdal/mem", "sssd/mem"
+    for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
+        w = W[a]; p = P[b]
+        printf "%-9s %5s", w, p
+        for (i = 1; i <= ns; i++) {
+            k = S[i] SUBSEP w SUBSEP p
+            sc[S[i]] = med(k, 1); cc = med(k, 2)
+            printf " %18s", fmt(sc[S[i]]) " [" fmt(cc) "]"
+        }
+        printf "   %-14s %-14s\n", rfmt(ratio(sc["heimdal"], sc["cachet-mem"])),
+            rfmt(ratio(sc["sssd"], sc["cachet-mem"]))
+    }
+    if (nsys > 0) {
+        printf "\nsystem calls per op made by the server (strace -c, one client, fixed op count)\n\n"
+        nr = split(realservers, R, " ")
+        printf "%-9s", "workload"
+        for (i = 1; i <= nr; i++) printf " %14s", R[i]
+        printf "\n"
+        for (a = 1; a <= nw; a++) {
+            printf "%-9s", W[a]
+            for (i = 1; i <= nr; i++) {
+                k = R[i] SUBSEP W[a]
+                printf " %14s", (k in sys) ? sys[k] : "-"
+            }
+            printf "\n"
+        }
+        printf "(per-call breakdown: SYSCALLS lines in results.raw)\n"
+    }
+    first = 1
+    for (k in err) {
+        if (first) { printf "\nerrors (first message per cell):\n"; first = 0 }
+        split(k, kk, SUBSEP); printf "  %s %s %s procs: %s\n", kk[1], kk[2], kk[3], err[k]
+    }
+}' "$1"
+}
+
+if [ -n "$TABLE_ONLY" ]; then
+    [ -r "$TABLE_ONLY" ] || die "cannot read $TABLE_ONLY"
+    sed -n 's/^# //p' "$TABLE_ONLY"
+    echo
+    render_table "$TABLE_ONLY"
+    exit 0
+fi
 
 [ "$(id -u)" = 0 ] || die "run as root (see the header of this script for why)"
 
@@ -560,117 +722,9 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW"
 # ---------------------------------------------------------------------------------------------
 # Table
 
-awk -v servers="$SERVERS $NULLSRV" -v realservers="$SERVERS" -v workloads="$WORKLOADS" -v procs="$PROCS" \
-    -v duration="$DURATION" -v rounds="$ROUNDS" -v ncpu="$(nproc)" '
-function median(key) { return med(key, 0) }
-function med(key, which,    n, i, j, t, v) {
-    n = which == 0 ? cnt[key] : (which == 1 ? scnt[key] : ccnt[key])
-    if (n == 0) return -1
-    for (i = 1; i <= n; i++) v[i] = which == 0 ? val[key, i] : (which == 1 ? sval[key, i] : cval[key, i])
-    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-    if (n % 2) return v[(n + 1) / 2]
-    return (v[n / 2] + v[n / 2 + 1]) / 2
-}
-function fmt(x) { return x < 0 ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.1f", x)) }
-function ratio(a, b) { return (a <= 0 || b <= 0) ? -1 : a / b }
-function rfmt(x) { return x < 0 ? "n/a" : (x >= 100 ? sprintf("%.0fx", x) : sprintf("%.2fx", x)) }
-function verdict(x, t) { return x < 0 ? "" : (x >= t ? "ok" : "MISS") }
-/^SYSCALLS / {
-    delete g
-    for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); g[k] = v }
-    sys[g["label"], g["workload"]] = g["total"]; nsys++
-    next
-}
-/^RESULT / {
-    delete f
-    for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); f[k] = v }
-    key = f["label"] SUBSEP f["workload"] SUBSEP f["procs"]
-    cnt[key]++; val[key, cnt[key]] = f["ops_per_sec"] + 0
-    if ("srv_us_per_op" in f) { scnt[key]++; sval[key, scnt[key]] = f["srv_us_per_op"] + 0 }
-    if ("cli_us_per_op" in f) { ccnt[key]++; cval[key, ccnt[key]] = f["cli_us_per_op"] + 0 }
-    if (f["errors"] + 0 > 0 || f["failed_procs"] + 0 > 0 || f["rc"] != "0") bad[key] = 1
-    if (index($0, " error=\"")) { e = $0; sub(/.* error="/, "", e); sub(/".*/, "", e); err[key] = e }
-}
-END {
-    ns = split(servers, S, " "); nw = split(workloads, W, " "); np = split(procs, P, " ")
-    for (b = 1; b <= np; b++) { sq[P[b]] = -1; ret_mem[P[b]] = -1 }
-    tgt_h["store"] = 1.5; tgt_h["retrieve"] = 2; tgt_h["iterate"] = 8; tgt_h["list"] = 2
-    printf "ops/s, median of %d round(s) of %ss; higher is better; ! = errors in a run (see below)\n\n", rounds, duration
-    printf "%-9s %5s", "workload", "procs"
-    for (i = 1; i <= ns; i++) printf " %14s", S[i]
-    printf "  | %-20s %-9s | %-20s | %s\n", "mem/heimdal  target", "bound", "mem/sssd    target", "mem/sqlite"
-    for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
-        w = W[a]; p = P[b]
-        printf "%-9s %5s", w, p
-        for (i = 1; i <= ns; i++) {
-            m[S[i]] = median(S[i] SUBSEP w SUBSEP p)
-            printf " %13s%s", fmt(m[S[i]]), (bad[S[i], w, p] ? "!" : " ")
-        }
-        rh = ratio(m["cachet-mem"], m["heimdal"]); rs = ratio(m["cachet-mem"], m["sssd"])
-        rq = ratio(m["cachet-mem"], m["cachet-sqlite"])
-        rb = ratio(m["null"], m["heimdal"])
-        printf "  | %7s %-6s %-5s %-9s | %7s %-6s %-5s | %s\n", rfmt(rh), ">=" tgt_h[w] "x", verdict(rh, tgt_h[w]),
-            rfmt(rb), rfmt(rs), ">=50x", verdict(rs, 50), rfmt(rq)
-        if (w == "store") { sq[p] = ratio(m["cachet-sqlite"], m["heimdal"]) }
-        if (w == "retrieve") { ret_mem[p] = m["cachet-mem"] }
-    }
-    printf "\n"
-    printf "floor: raw AF_UNIX 16-byte request/reply against a single-threaded epoll echo server\n"
-    printf "(floorconn: a new connection for every round trip)\n"
-    for (b = 1; b <= np; b++) {
-        p = P[b]; fl = median("floor" SUBSEP "floor" SUBSEP p); fc = median("floor" SUBSEP "floorconn" SUBSEP p)
-        printf "  %2s procs: floor %s ops/s (server %s us/op), floorconn %s ops/s (server %s us/op)", p,
-            fmt(fl), fmt(med("floor" SUBSEP "floor" SUBSEP p, 1)), fmt(fc), fmt(med("floor" SUBSEP "floorconn" SUBSEP p, 1))
-        if (ret_mem[p] > 0 && fl > 0) printf "; cachet-mem retrieve = %.0f%% of floor", 100 * ret_mem[p] / fl
-        printf "\n"
-    }
-    printf "\nnull = kcmbench'"'"'s canned-reply KCM server (stores nothing, answers from precomputed bytes):\n"
-    printf "the most any server can reach with this client on this machine. bound = null/heimdal,\n"
-    printf "the highest mem/heimdal ratio that is possible at all.\n"
-    printf "\npersistence: mem/sqlite above is how many times faster memory storage is (1.00x = free).\n"
-    for (b = 1; b <= np; b++) {
-        p = P[b]
-        printf "sqlite store vs heimdal store, %s procs: %s (target >=1.3x) %s\n", p, rfmt(sq[p]), verdict(sq[p], 1.3)
-    }
-    printf "\nCPU microseconds per op (median): server [client = libkrb5 + kcmbench, per op]\n"
-    printf "This isolates the server: throughput above also pays for the client, and on this\n"
-    printf "%d-CPU machine the clients and the server share the CPUs.\n\n", ncpu
-    printf "%-9s %5s", "workload", "procs"
-    for (i = 1; i <= ns; i++) printf " %18s", S[i]
-    printf "   %-14s %-14s\n", "heimdal/mem", "sssd/mem"
-    for (a = 1; a <= nw; a++) for (b = 1; b <= np; b++) {
-        w = W[a]; p = P[b]
-        printf "%-9s %5s", w, p
-        for (i = 1; i <= ns; i++) {
-            k = S[i] SUBSEP w SUBSEP p
-            sc[S[i]] = med(k, 1); cc = med(k, 2)
-            printf " %18s", fmt(sc[S[i]]) " [" fmt(cc) "]"
-        }
-        printf "   %-14s %-14s\n", rfmt(ratio(sc["heimdal"], sc["cachet-mem"])),
-            rfmt(ratio(sc["sssd"], sc["cachet-mem"]))
-    }
-    if (nsys > 0) {
-        printf "\nsystem calls per op made by the server (strace -c, one client, fixed op count)\n\n"
-        nr = split(realservers, R, " ")
-        printf "%-9s", "workload"
-        for (i = 1; i <= nr; i++) printf " %14s", R[i]
-        printf "\n"
-        for (a = 1; a <= nw; a++) {
-            printf "%-9s", W[a]
-            for (i = 1; i <= nr; i++) {
-                k = R[i] SUBSEP W[a]
-                printf " %14s", (k in sys) ? sys[k] : "-"
-            }
-            printf "\n"
-        }
-        printf "(per-call breakdown: SYSCALLS lines in results.raw)\n"
-    }
-    first = 1
-    for (k in err) {
-        if (first) { printf "\nerrors (first message per cell):\n"; first = 0 }
-        split(k, kk, SUBSEP); printf "  %s %s %s procs: %s\n", kk[1], kk[2], kk[3], err[k]
-    }
-}' "$RAW" >"$OUT/table.txt"
+
+render_table "$RAW" "$SERVERS $NULLSRV" "$SERVERS" "$WORKLOADS" "$PROCS" "$DURATION" "$ROUNDS" \
+    >"$OUT/table.txt"
 
 say ""
 sed -n 's/^# //p' "$RAW"
