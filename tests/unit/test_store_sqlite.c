@@ -28,6 +28,7 @@
 #include "common/util_secmem.h"
 #include "kcm/kcm_codec.h"
 #include "store/store.h"
+#include "store/store_crypt.h"
 #include "store/store_sqlite.h"
 
 #ifndef TEST_DATA_DIR
@@ -1057,6 +1058,146 @@ static void test_refusals(void **state)
     assert_non_null(store_cache_find(owner(e, 1000, 0, 0), "1000"));
 }
 
+/* ---- loading in batches, decryption in threads ---- */
+
+#define BIG_CACHES 12
+#define BIG_CREDS 100 /* x BIG_CACHES: several batches by count (512) and by bytes (1 MiB) */
+
+static char *big_ticket(struct env *e, int cache, int i)
+{
+    return talloc_asprintf(e->mem, "t-%d-%d-%01100d", cache, i, 0);
+}
+
+/* A store larger than a load batch, with damaged rows on batch boundaries: everything else
+ * loads in order, the damaged rows (and the credentials of a damaged cache) are dropped. */
+static void test_load_batches(void **state)
+{
+    struct env *e = *state;
+    static const int flip[] = { 0, 511, 512, 1023, 1199 }; /* credential rows, by rowid order */
+    struct store_owner *o;
+    char *log;
+
+    open_db(e);
+    o = owner(e, 1000, 0, 0);
+    for (int c = 0; c < BIG_CACHES; c++) {
+        char *name = talloc_asprintf(e->mem, c == 0 ? "1000" : "1000:c%d", c);
+        struct store_cache *cc = init_cache(e, o, name, "alice@EXAMPLE.TEST");
+        for (int i = 0; i < BIG_CREDS; i++) {
+            add_cred(e, cc, talloc_asprintf(e->mem, "svc%d/h@EXAMPLE.TEST", i),
+                     big_ticket(e, c, i));
+        }
+    }
+    close_db(e);
+    for (size_t f = 0; f < sizeof(flip) / sizeof(flip[0]); f++) {
+        flip_rec(e, "creds",
+                 talloc_asprintf(e->mem, "SELECT rowid FROM creds ORDER BY rowid LIMIT 1 OFFSET %d",
+                                 flip[f]),
+                 40);
+    }
+    flip_rec(e, "caches", "SELECT rowid FROM caches ORDER BY rowid LIMIT 1 OFFSET 7", 40);
+
+    log = capture_stderr(e, do_open, e);
+    assert_int_equal(count_lines_with(log, "dropping"), 1 + 5); /* cache 7; none of its creds */
+    assert_non_null(strstr(log, "dropped 100 credential records whose cache is gone"));
+    o = owner(e, 1000, 0, 0);
+    assert_int_equal(o->ncaches, BIG_CACHES - 1);
+    for (int c = 0; c < BIG_CACHES; c++) {
+        char *name = talloc_asprintf(e->mem, c == 0 ? "1000" : "1000:c%d", c);
+        struct store_cache *cc = store_cache_find(o, name);
+        struct store_cred *cr;
+        uint64_t last = 0;
+        if (c == 7) {
+            assert_null(cc);
+            continue;
+        }
+        assert_non_null(cc);
+        /* In insertion order (row c * BIG_CREDS + i), the flipped ones missing. */
+        cr = cc->creds;
+        for (int i = 0; i < BIG_CREDS; i++) {
+            bool flipped = false;
+            char *want = big_ticket(e, c, i);
+            for (size_t f = 0; f < sizeof(flip) / sizeof(flip[0]); f++) {
+                flipped = flipped || flip[f] == c * BIG_CREDS + i;
+            }
+            if (flipped) {
+                continue;
+            }
+            assert_non_null(cr);
+            assert_int_equal(cr->v.ticket.len, strlen(want));
+            assert_memory_equal(cr->v.ticket.p, want, strlen(want));
+            assert_true(cr == cc->creds || cr->seq > last);
+            last = cr->seq;
+            cr = cr->next;
+        }
+        assert_null(cr);
+    }
+    /* What was dropped is gone from disk; what loaded loads again, identically. */
+    log = dump(e);
+    reopen(e);
+    assert_same(log, dump(e));
+    close_db(e);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds"),
+                     (BIG_CACHES - 1) * BIG_CREDS - 5);
+}
+
+/* The pool itself, with more threads than CPUs: every job decrypts (or fails) exactly as
+ * store_crypt_open says, plaintexts land in secure memory. */
+static void test_crypt_pool(void **state)
+{
+    struct env *e = *state;
+    enum { N = 700 };
+    struct store_crypt *sc = NULL;
+    struct store_crypt_job *jobs = talloc_zero_array(e->mem, struct store_crypt_job, N);
+    struct util_secbuf **ct = talloc_zero_array(e->mem, struct util_secbuf *, N);
+    char err[256];
+
+    assert_int_equal(mkdir(e->state, 0700), 0);
+    assert_int_equal(store_crypt_new(e->mem, e->state, NULL, &sc, err, sizeof(err)), 0);
+    for (int i = 0; i < N; i++) {
+        struct store_rec r;
+        memset(&r, 0, sizeof(r));
+        r.type = STORE_REC_CRED;
+        r.owner.uid = (uint32_t)i;
+        r.blob.p = (const uint8_t *)big_ticket(e, i, i);
+        r.blob.len = (uint32_t)strlen((const char *)r.blob.p) - (uint32_t)(i % 900);
+        assert_int_equal(store_crypt_seal(sc, e->mem, &r, &ct[i]), 0);
+        if (i % 97 == 5) {
+            ct[i]->p[i % ct[i]->len] ^= 0x40;
+        }
+        jobs[i].ct = ct[i]->p;
+        jobs[i].ctlen = i % 211 == 7 ? 0 : ct[i]->len;
+    }
+    for (unsigned threads = 1; threads <= 5; threads += 4) {
+        struct store_crypt_pool *p = store_crypt_pool_new(e->mem, sc, threads);
+        assert_non_null(p);
+        assert_int_equal(store_crypt_pool_threads(p), threads);
+        for (int from = 0; from < N; from += 300) {
+            int n = N - from < 300 ? N - from : 300;
+            store_crypt_pool_submit(p, jobs + from, (size_t)n);
+            store_crypt_pool_wait(p);
+        }
+        for (int i = 0; i < N; i++) {
+            struct store_rec want;
+            struct store_rec got;
+            int ret = store_crypt_open(sc, e->mem, ct[i]->p, jobs[i].ctlen, &want);
+            assert_int_equal(jobs[i].ret, ret);
+            if (ret != 0) {
+                assert_null(jobs[i].plain);
+                continue;
+            }
+            assert_true(util_secmem_owns(jobs[i].plain));
+            assert_true(store_crypt_parse(jobs[i].plain, jobs[i].plen, &got));
+            assert_int_equal(got.owner.uid, (uint32_t)i);
+            assert_int_equal(got.blob.len, want.blob.len);
+            assert_memory_equal(got.blob.p, want.blob.p, want.blob.len);
+            util_secmem_free(jobs[i].plain);
+            jobs[i].plain = NULL;
+            talloc_free(want.plain);
+        }
+        talloc_free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1071,6 +1212,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_key_moves_db_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crypt_pool, setup, teardown),
     };
     const char *why = NULL;
 
