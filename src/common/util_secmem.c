@@ -12,7 +12,10 @@
 
 #define SECMEM_MIN_SHIFT 5   /* 32-byte slots */
 #define SECMEM_MAX_SHIFT 16  /* 64 KiB slots; larger sizes get their own mapping */
-#define SECMEM_NCLASSES (SECMEM_MAX_SHIFT - SECMEM_MIN_SHIFT + 1)
+/* Classes: the powers of two from 32 bytes to 64 KiB and the midpoints between them (48, 96,
+ * ..., 49152), so that a slot wastes at most a third of itself: a 1.4 KB credential takes a
+ * 1.5 KB slot, not 2 KB (200k credentials: 100 MB less, and fewer page faults). */
+#define SECMEM_NCLASSES (2 * (SECMEM_MAX_SHIFT - SECMEM_MIN_SHIFT) + 1)
 #define SECMEM_CHUNK (256u * 1024)
 #define SECMEM_HDR 16u /* slot header: class index or mapping length */
 #define SECMEM_BIG_CLASS 0xffu
@@ -133,13 +136,18 @@ int util_secmem_init(enum util_secmem_mode mode, const char **why)
     return 0;
 }
 
+static size_t class_size(unsigned c)
+{
+    size_t pow2 = (size_t)1 << (SECMEM_MIN_SHIFT + c / 2);
+
+    return c % 2 == 0 ? pow2 : pow2 + pow2 / 2;
+}
+
 static unsigned class_of(size_t n)
 {
     unsigned c = 0;
-    size_t sz = (size_t)1 << SECMEM_MIN_SHIFT;
 
-    while (sz < n + SECMEM_HDR) {
-        sz <<= 1;
+    while (class_size(c) < n + SECMEM_HDR) {
         c++;
     }
     return c;
@@ -147,7 +155,7 @@ static unsigned class_of(size_t n)
 
 static uint8_t *slot_from_chunk(unsigned c)
 {
-    size_t slot = (size_t)1 << (c + SECMEM_MIN_SHIFT);
+    size_t slot = class_size(c);
     struct secmem_chunk *ch;
     bool locked;
     bool secret;
@@ -216,7 +224,7 @@ void *util_secmem_alloc(size_t n)
         }
     } else {
         unsigned c = class_of(n);
-        size = (size_t)1 << (c + SECMEM_MIN_SHIFT);
+        size = class_size(c);
         s = slot_from_chunk(c);
         if (s != NULL) {
             s[0] = (uint8_t)c;
@@ -257,7 +265,7 @@ void util_secmem_free(void *p)
     } else {
         unsigned c = s[0];
         struct secmem_free *f = (struct secmem_free *)s;
-        size = (size_t)1 << (c + SECMEM_MIN_SHIFT);
+        size = class_size(c);
         explicit_bzero(s, size);
         f->next = g_sm.free[c];
         g_sm.free[c] = f;
