@@ -226,19 +226,20 @@ static int link_batch(struct load *ld, struct batch *b)
     return rc;
 }
 
-/* The batch being filled is complete (or the table is done): collect and link the batch in
- * flight, then hand this one to the pool. Called twice in a row, it drains the pipeline. */
+/* The batch being filled is complete (or the table is done): collect the batch in flight, hand
+ * this one to the pool, then link the collected one while the pool works; its buffer becomes
+ * the one to fill. Called twice in a row, it drains the pipeline. */
 static int cycle(struct load *ld)
 {
     struct batch *f = ld->b[ld->fill];
-    int rc = SQLITE_OK;
+    struct batch *done = NULL;
 
     if (ld->inflight) {
         store_crypt_pool_wait(ld->pool);
         ld->inflight = false;
-        rc = link_batch(ld, ld->b[!ld->fill]);
+        done = ld->b[!ld->fill];
     }
-    if (rc == SQLITE_OK && f->n > 0) {
+    if (f->n > 0) {
         for (size_t i = 0; i < f->n; i++) {
             f->jobs[i].ct = f->arena + f->items[i].off;
         }
@@ -246,7 +247,7 @@ static int cycle(struct load *ld)
         ld->inflight = true;
         ld->fill = !ld->fill;
     }
-    return rc;
+    return done != NULL ? link_batch(ld, done) : SQLITE_OK;
 }
 
 static int drain(struct load *ld)
