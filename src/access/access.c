@@ -152,6 +152,8 @@ enum access_kind access_kind_of(const struct access_policy *pol, const struct ut
     if (pol->scope == ACCESS_SCOPE_USER) {
         return ACCESS_KIND_USER;
     }
+    /* The connection's own record (kcm_srv owns it): its /proc facts are filled on first use. */
+    util_peer_details((struct util_peer *)peer);
     /* A helper inside someone's login is just that login: only a helper started outside any
      * login (by init, loginuid unset) gets the cross-session view. */
     if (peer->audit_session == UTIL_NO_AUDIT_SESSION && is_helper(pol, peer)) {
@@ -227,14 +229,21 @@ void access_name_prefix(const struct util_peer *peer, char *buf, size_t len)
  * collection is its own either way. */
 static bool name_in_namespace(const struct util_peer *peer, const char *name)
 {
-    char prefix[16];
-    size_t n;
+    uint64_t v = 0;
+    size_t i = 0;
 
     if (peer->uid == 0) {
         return true;
     }
-    n = (size_t)snprintf(prefix, sizeof(prefix), "%u", (unsigned)peer->uid);
-    return strncmp(name, prefix, n) == 0 && (name[n] == '\0' || name[n] == ':');
+    /* The decimal uid, without leading zeros, then the end or ':' (no snprintf per request). */
+    if (name[0] == '0') {
+        return false;
+    }
+    while (name[i] >= '0' && name[i] <= '9' && i < 10) {
+        v = v * 10 + (uint64_t)(name[i] - '0');
+        i++;
+    }
+    return i > 0 && v == (uint64_t)peer->uid && (name[i] == '\0' || name[i] == ':');
 }
 
 /* One log line per connection and reason: the connection's peer record carries the bits
@@ -248,6 +257,7 @@ static void log_denial(const struct util_peer *peer, enum access_result r, const
         return;
     }
     mut->access_logged |= bit;
+    util_peer_details(mut); /* the exe, for the log line */
     if (r == ACCESS_DENY_UNSESSIONED) {
         util_log(UTIL_LOG_WARNING,
                  "denied pid %d (%s) of uid %u: no audit session (loginuid unset) and "

@@ -133,13 +133,41 @@ static void forget_proc_facts(struct util_peer *out)
     out->cgroup[0] = '\0';
 }
 
+/* The /proc facts cost a dozen system calls; user-scope KCM never needs them, so they are
+ * read on first use. With a pidfd that is still race-free: the pidfd names the connect-time
+ * process, and the reads are confirmed against it. */
+void util_peer_details(struct util_peer *peer)
+{
+    uint64_t start_before;
+    pid_t pid = peer->pid;
+
+    if (peer->details_known) {
+        return;
+    }
+    peer->details_known = true;
+    forget_proc_facts(peer);
+    if (pid <= 0) {
+        return;
+    }
+    /* Without a pidfd, an unchanged start time around the reads is the best available check
+     * that the pid was not recycled meanwhile (it cannot see a recycle before the first read). */
+    start_before = read_starttime(pid);
+    peer->audit_session = read_audit_session(pid);
+    read_exe(pid, peer->exe, sizeof(peer->exe));
+    read_cgroup(pid, peer->cgroup, sizeof(peer->cgroup));
+    peer->starttime = read_starttime(pid);
+    if (peer->pidfd >= 0 ? !pidfd_is(peer->pidfd, pid)
+                         : (start_before == 0 || peer->starttime != start_before)) {
+        forget_proc_facts(peer); /* peer gone or pid recycled */
+    }
+}
+
 int util_peer_from_socket(int fd, struct util_peer *out)
 {
     struct ucred cr;
     socklen_t len = sizeof(cr);
     int pidfd = -1;
     socklen_t plen = sizeof(pidfd);
-    uint64_t start_before;
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
         return errno;
@@ -148,24 +176,14 @@ int util_peer_from_socket(int fd, struct util_peer *out)
     out->uid = cr.uid;
     out->gid = cr.gid;
     out->access_logged = 0;
+    out->details_known = false;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) != 0) {
         pidfd = -1;
     }
     out->pidfd = pidfd;
     forget_proc_facts(out);
-    if (cr.pid <= 0) {
-        return 0;
-    }
-    /* Without a pidfd, an unchanged start time around the reads is the best available check
-     * that the pid was not recycled meanwhile (it cannot see a recycle before the first read). */
-    start_before = read_starttime(cr.pid);
-    out->audit_session = read_audit_session(cr.pid);
-    read_exe(cr.pid, out->exe, sizeof(out->exe));
-    read_cgroup(cr.pid, out->cgroup, sizeof(out->cgroup));
-    out->starttime = read_starttime(cr.pid);
-    if (pidfd >= 0 ? !pidfd_is(pidfd, cr.pid)
-                   : (start_before == 0 || out->starttime != start_before)) {
-        forget_proc_facts(out); /* peer gone or pid recycled */
+    if (pidfd < 0) {
+        util_peer_details(out); /* no pidfd: only now is the pid surely the peer's */
     }
     return 0;
 }

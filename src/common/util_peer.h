@@ -17,9 +17,11 @@ struct util_peer {
     gid_t gid;
     int pidfd;              /* -1 when the kernel has no SO_PEERPIDFD */
     uint32_t audit_session; /* UTIL_NO_AUDIT_SESSION when unset or unknown */
-    /* Read from /proc/<pid>/ at accept and confirmed against the pidfd (or, without one, by
-     * an unchanged start time), so a recycled pid never lends its identity. Empty when
-     * unknown; a truncated value is also left empty. */
+    /* Read from /proc/<pid>/ by util_peer_details() (at accept when there is no pidfd, else on
+     * first use) and confirmed against the pidfd (or, without one, by an unchanged start
+     * time), so a recycled pid never lends its identity. Empty when unknown; a truncated
+     * value is also left empty. Read these only after util_peer_details(). */
+    bool details_known;
     uint64_t starttime;                 /* /proc/<pid>/stat field 22; 0 if unknown */
     char exe[UTIL_PEER_EXE_MAX];        /* readlink /proc/<pid>/exe */
     char cgroup[UTIL_PEER_CGROUP_MAX];  /* the cgroup v2 path ("0::" line) */
@@ -30,6 +32,8 @@ struct util_peer {
 
 /* Returns 0 or an errno. The pidfd (if any) belongs to the caller: util_peer_release(). */
 int util_peer_from_socket(int fd, struct util_peer *out);
+/* Fill audit_session, starttime, exe and cgroup (once; later calls return at once). */
+void util_peer_details(struct util_peer *peer);
 void util_peer_release(struct util_peer *peer);
 
 #endif

@@ -197,6 +197,7 @@ int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id, c
     uint32_t st;
 
     *outlen = 0;
+    util_peer_details(peer); /* the audit session */
     util_rd_init(&rd, frame, len);
     (void)util_rd_bytes(&rd, 4); /* major, minor, opcode: checked by the dispatcher */
     version = util_rd_u32(&rd);

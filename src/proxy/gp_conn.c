@@ -490,6 +490,7 @@ void gp_accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_
         talloc_free(c);
         return;
     }
+    util_peer_details(&c->peer); /* service matching needs the exe */
     c->sock_path = talloc_strdup(c, l->path);
     c->next = gp->conns;
     if (gp->conns != NULL) {

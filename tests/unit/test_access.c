@@ -17,6 +17,7 @@ static struct util_peer peer_of(uid_t uid)
     p.uid = uid;
     p.gid = uid;
     p.pidfd = -1;
+    p.details_known = true; /* the /proc facts are the test's own */
     p.audit_session = UTIL_NO_AUDIT_SESSION;
     return p;
 }

@@ -22,6 +22,7 @@ static struct util_peer peer(uid_t uid, uint32_t audit, const char *exe, const c
     p.uid = uid;
     p.gid = uid;
     p.pidfd = -1;
+    p.details_known = true; /* the /proc facts are the test's own */
     p.audit_session = audit;
     snprintf(p.exe, sizeof(p.exe), "%s", exe != NULL ? exe : "/usr/bin/klist");
     snprintf(p.cgroup, sizeof(p.cgroup), "%s", cgroup != NULL ? cgroup : "");
