@@ -198,7 +198,7 @@ const char *store_default_name(struct store_owner *o, const struct store_owner_k
 
 /* ---- object construction ---- */
 
-static void random_bytes(uint8_t *p, size_t n)
+static void fill_random(uint8_t *p, size_t n)
 {
     while (n > 0) {
         ssize_t r = getrandom(p, n, 0);
@@ -210,6 +210,29 @@ static void random_bytes(uint8_t *p, size_t n)
         }
         p += r;
         n -= (size_t)r;
+    }
+}
+
+/* Ids and names come from a small pool refilled by getrandom(), so a STORE of twenty creds
+ * costs one system call, not twenty. Handed-out bytes are wiped from the pool. The store runs
+ * on the event loop only. */
+static void random_bytes(uint8_t *p, size_t n)
+{
+    static uint8_t pool[512];
+    static size_t left;
+
+    while (n > 0) {
+        size_t take;
+        if (left == 0) {
+            fill_random(pool, sizeof(pool));
+            left = sizeof(pool);
+        }
+        take = n < left ? n : left;
+        memcpy(p, pool + sizeof(pool) - left, take);
+        explicit_bzero(pool + sizeof(pool) - left, take);
+        left -= take;
+        p += take;
+        n -= take;
     }
 }
 
