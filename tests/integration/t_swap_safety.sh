@@ -29,17 +29,33 @@ else
     [ "$dd" -eq "$lo" ] || fail "$((dd - lo)) no-dump mappings are not locked"
 fi
 
-gcore -o "$T/core" "$DAEMON_PID" >"$T/gcore.log" 2>&1 || fail "gcore failed: $(tail -3 "$T/gcore.log")"
-core=$(ls "$T"/core.* 2>/dev/null | head -1)
-[ -s "$core" ] || fail "no core file written"
-log "core $(stat -c %s "$core") bytes"
-if python3 - "$core" "$PATTERN" <<'PY'
+if daemon_sanitized; then
+    # ASan's terabytes of shadow mappings would make a (sparse) core of that size.
+    log "ASan build: core-dump check skipped (the shadow memory makes the core terabytes big);" \
+        "the normal build runs it"
+else
+    gcore -o "$T/core" "$DAEMON_PID" >"$T/gcore.log" 2>&1 ||
+        fail "gcore failed: $(tail -3 "$T/gcore.log")"
+    core=$(ls "$T"/core.* 2>/dev/null | head -1)
+    [ -s "$core" ] || fail "no core file written"
+    log "core $(stat -c %s "$core") bytes"
+    if python3 - "$core" "$PATTERN" <<'PY'
 import sys
-data = open(sys.argv[1], "rb").read()
-sys.exit(0 if bytes.fromhex(sys.argv[2]) in data else 1)
+needle = bytes.fromhex(sys.argv[2])
+tail = b""
+with open(sys.argv[1], "rb") as f:
+    while True:
+        chunk = f.read(1 << 20)
+        if not chunk:
+            sys.exit(1)
+        if needle in tail + chunk:
+            sys.exit(0)
+        tail = chunk[-len(needle):]
 PY
-then
-    fail "the stored key pattern is present in the core dump"
+    then
+        fail "the stored key pattern is present in the core dump"
+    fi
+    rm -f "$core"
 fi
 daemon_alive
 run python3 "$IT_DIR/kcmsecret.py" "$SOCK" 0:swap "$PATTERN" check || fail "pattern lost after gcore"
