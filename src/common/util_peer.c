@@ -149,6 +149,17 @@ void util_peer_details(struct util_peer *peer)
     if (pid <= 0) {
         return;
     }
+    if (peer->pidfd < 0 && peer->sockfd >= 0) {
+        /* The socket holds the connect-time peer, so a pidfd taken now still names it (or
+         * fails if it is gone): taking it lazily keeps accept() cheap and stays race-free. */
+        int pidfd = -1;
+        socklen_t plen = sizeof(pidfd);
+        if (getsockopt(peer->sockfd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) == 0) {
+            peer->pidfd = pidfd;
+        } else {
+            return; /* the peer is gone: nothing from /proc can be trusted */
+        }
+    }
     /* Without a pidfd, an unchanged start time around the reads is the best available check
      * that the pid was not recycled meanwhile (it cannot see a recycle before the first read). */
     start_before = read_starttime(pid);
@@ -164,6 +175,8 @@ void util_peer_details(struct util_peer *peer)
 
 int util_peer_from_socket(int fd, struct util_peer *out)
 {
+    /* -1 unknown, 0 no SO_PEERPIDFD (kernel < 6.5), 1 supported. */
+    static int pidfd_supported = -1;
     struct ucred cr;
     socklen_t len = sizeof(cr);
     int pidfd = -1;
@@ -177,14 +190,23 @@ int util_peer_from_socket(int fd, struct util_peer *out)
     out->gid = cr.gid;
     out->access_logged = 0;
     out->details_known = false;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) != 0) {
-        pidfd = -1;
-    }
-    out->pidfd = pidfd;
+    out->sockfd = fd;
+    out->pidfd = -1;
     forget_proc_facts(out);
-    if (pidfd < 0) {
-        util_peer_details(out); /* no pidfd: only now is the pid surely the peer's */
+    if (pidfd_supported == 1) {
+        return 0; /* pidfd and /proc facts on first use (util_peer_details) */
     }
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &plen) == 0) {
+        pidfd_supported = 1;
+        out->pidfd = pidfd;
+        return 0;
+    }
+    if (errno == ENOPROTOOPT || errno == EINVAL) {
+        pidfd_supported = 0;
+    }
+    /* No pidfd: only now, at accept, is the pid surely the peer's. */
+    out->sockfd = -1;
+    util_peer_details(out);
     return 0;
 }
 

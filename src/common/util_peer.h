@@ -15,7 +15,8 @@ struct util_peer {
     pid_t pid;
     uid_t uid;
     gid_t gid;
-    int pidfd;              /* -1 when the kernel has no SO_PEERPIDFD */
+    int pidfd;              /* -1 until util_peer_details() takes it, or without SO_PEERPIDFD */
+    int sockfd;             /* the connection (not owned), for a lazy SO_PEERPIDFD; or -1 */
     uint32_t audit_session; /* UTIL_NO_AUDIT_SESSION when unset or unknown */
     /* Read from /proc/<pid>/ by util_peer_details() (at accept when there is no pidfd, else on
      * first use) and confirmed against the pidfd (or, without one, by an unchanged start
