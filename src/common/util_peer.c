@@ -1,6 +1,7 @@
 /* Peer identity at accept; see util_peer.h. */
 #include "config.h"
 #include "common/util_peer.h"
+#include "common/util_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -208,6 +209,26 @@ int util_peer_from_socket(int fd, struct util_peer *out)
     out->sockfd = -1;
     util_peer_details(out);
     return 0;
+}
+
+int util_peer_accept(int listen_fd, struct util_peer *out, const char *who)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int err;
+
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+            util_log(UTIL_LOG_WARNING, "%saccept failed: %s", who, strerror(errno));
+        }
+        return -1;
+    }
+    err = util_peer_from_socket(fd, out);
+    if (err != 0) {
+        util_log(UTIL_LOG_WARNING, "%scannot identify peer: %s", who, strerror(err));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 void util_peer_release(struct util_peer *peer)

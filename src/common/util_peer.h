@@ -33,6 +33,9 @@ struct util_peer {
 
 /* Returns 0 or an errno. The pidfd (if any) belongs to the caller: util_peer_release(). */
 int util_peer_from_socket(int fd, struct util_peer *out);
+/* accept4() a connection (non-blocking, close-on-exec) and capture its peer. Returns the fd,
+ * or -1 (nothing pending, or a failure logged with the prefix who). */
+int util_peer_accept(int listen_fd, struct util_peer *out, const char *who);
 /* Fill audit_session, starttime, exe and cgroup (once; later calls return at once). */
 void util_peer_details(struct util_peer *peer);
 void util_peer_release(struct util_peer *peer);

@@ -304,30 +304,22 @@ static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uin
     struct kcm_listener *l = pvt;
     struct kcm_srv *srv = l->srv;
     struct kcm_conn *c;
+    struct util_peer peer;
     unsigned n;
-    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = util_peer_accept(l->fd, &peer, "");
 
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-            util_log(UTIL_LOG_WARNING, "accept failed: %s", strerror(errno));
-        }
         return;
     }
     c = talloc_zero(srv, struct kcm_conn);
     if (c == NULL) {
+        util_peer_release(&peer);
         close(fd);
         return;
     }
     c->srv = srv;
     c->fd = fd;
-    if (util_peer_from_socket(fd, &c->peer) != 0) {
-        util_log(UTIL_LOG_WARNING, "cannot identify peer: %s", strerror(errno));
-        c->peer.pidfd = -1;
-        c->fd = -1;
-        close(fd);
-        talloc_free(c);
-        return;
-    }
+    c->peer = peer;
     c->next = srv->conns;
     if (srv->conns != NULL) {
         srv->conns->prev = c;

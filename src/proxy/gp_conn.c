@@ -468,28 +468,21 @@ void gp_accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_
     struct gp_listener *l = pvt;
     struct gp_service *gp = l->gp;
     struct gp_conn *c;
-    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct util_peer peer;
+    int fd = util_peer_accept(l->fd, &peer, "gssproxy: ");
 
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-            util_log(UTIL_LOG_WARNING, "gssproxy: accept failed: %s", strerror(errno));
-        }
         return;
     }
     c = talloc_zero(gp, struct gp_conn);
     if (c == NULL) {
+        util_peer_release(&peer);
         close(fd);
         return;
     }
     c->gp = gp;
     c->fd = fd;
-    c->peer.pidfd = -1;
-    if (util_peer_from_socket(fd, &c->peer) != 0) {
-        util_log(UTIL_LOG_WARNING, "gssproxy: cannot identify peer: %s", strerror(errno));
-        close(fd);
-        talloc_free(c);
-        return;
-    }
+    c->peer = peer;
     util_peer_details(&c->peer); /* service matching needs the exe */
     c->sock_path = talloc_strdup(c, l->path);
     c->next = gp->conns;
