@@ -287,8 +287,10 @@ static void wipe_session(void *arg, uint32_t audit, const char *logind_id, const
     /* A capability of an ended login must not open a later one's collection. */
     kcm_session_cap_forget_session(audit);
 
-    util_log(UTIL_LOG_INFO, "logind session %s (audit session %u) %s: %zu caches wiped",
-             logind_id, (unsigned)audit, why, n);
+    util_log(UTIL_LOG_INFO, "logind session %s (%s %u) %s: %zu caches wiped", logind_id,
+             logind_id[0] == 'c' && audit >= ACCESS_LOGIND_KEY_BASE ? "session key"
+                                                                    : "audit session",
+             (unsigned)audit, why, n);
 }
 
 /* Session scope: bind collections to this boot, and learn sessions from logind. */

@@ -278,6 +278,9 @@ enum access_result access_check(const struct access_policy *pol, const struct ut
 {
     enum access_result r = ACCESS_ALLOW;
 
+    if (cls == ACCESS_SESSION_BIND) {
+        return ACCESS_ALLOW;
+    }
     if (access_kind_of(pol, peer) == ACCESS_KIND_DENIED) {
         r = ACCESS_DENY_UNSESSIONED;
     } else if (cls != ACCESS_COLLECTION && (name == NULL || !name_in_namespace(peer, name))) {
@@ -344,4 +347,121 @@ size_t access_wipe(const struct access_policy *pol, struct store *st, int64_t ui
         access_registry_forget_session(pol->reg, session);
     }
     return wa.caches;
+}
+
+/* ---- logind sessions without an audit session ---- */
+
+/* Digits only, no leading zero, below limit. Returns the value, or -1. */
+static int64_t parse_count(const char *p, uint64_t limit)
+{
+    uint64_t n = 0;
+
+    if (*p == '\0' || (*p == '0' && p[1] != '\0')) {
+        return -1;
+    }
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n >= limit) {
+            return -1;
+        }
+    }
+    return (int64_t)n;
+}
+
+uint32_t access_logind_key(const char *logind_id)
+{
+    int64_t n;
+
+    if (logind_id[0] == 'c') {
+        n = parse_count(logind_id + 1, 0x7fffffffu);
+        return n < 0 ? ACCESS_NO_SESSION : ACCESS_LOGIND_KEY_BASE + (uint32_t)n;
+    }
+    n = parse_count(logind_id, UTIL_NO_AUDIT_SESSION);
+    return n <= 0 ? ACCESS_NO_SESSION : (uint32_t)n;
+}
+
+static bool ends_with(const char *p, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+
+    return len > n && memcmp(p + len - n, suffix, n) == 0;
+}
+
+int access_cgroup_logind_session(const char *cgroup, uid_t uid, char *id, size_t idlen)
+{
+    char user_slice[32];
+    bool after_user_slice = false;
+    const char *p = cgroup;
+
+    snprintf(user_slice, sizeof(user_slice), "user-%u.slice", (unsigned)uid);
+    while (*p == '/') {
+        size_t len = strcspn(++p, "/");
+
+        if (len == 0) {
+            return -1;
+        }
+        if (ends_with(p, len, ".slice")) {
+            after_user_slice = len == strlen(user_slice) && memcmp(p, user_slice, len) == 0;
+            p += len;
+            continue;
+        }
+        /* The first unit: it must be a session scope right under the uid's slice. */
+        if (!after_user_slice || len <= strlen("session-.scope") ||
+            memcmp(p, "session-", 8) != 0 || !ends_with(p, len, ".scope")) {
+            return -1;
+        }
+        len -= strlen("session-.scope");
+        if (len >= idlen) {
+            return -1;
+        }
+        for (size_t i = 0; i < len; i++) {
+            char c = p[8 + i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+                return -1;
+            }
+        }
+        memcpy(id, p + 8, len);
+        id[len] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+uint32_t access_grant_session(const struct access_policy *pol, struct util_peer *peer,
+                              const char **why)
+{
+    char id[ACCESS_LOGIND_ID_MAX];
+    struct access_login *l;
+
+    util_peer_details(peer);
+    if (peer->audit_session != UTIL_NO_AUDIT_SESSION) {
+        return peer->audit_session;
+    }
+    if (pol == NULL || pol->reg == NULL || !access_registry_bus_connected(pol->reg)) {
+        *why = "no audit session, and logind is not followed (scope = session, logind on the "
+               "system bus)";
+        return ACCESS_NO_SESSION;
+    }
+    if (peer->cgroup[0] == '\0' ||
+        access_cgroup_logind_session(peer->cgroup, peer->uid, id, sizeof(id)) != 0) {
+        *why = "no audit session, and its cgroup is in no login session of its uid";
+        return ACCESS_NO_SESSION;
+    }
+    l = access_registry_login_find(pol->reg, id);
+    if (l == NULL || !l->props_known) {
+        *why = "no audit session, and logind does not list the session its cgroup names";
+        return ACCESS_NO_SESSION;
+    }
+    if (l->uid != (uint32_t)peer->uid) {
+        *why = "no audit session, and logind lists the session its cgroup names for another uid";
+        return ACCESS_NO_SESSION;
+    }
+    if (l->audit == ACCESS_NO_SESSION) {
+        *why = "no audit session, and its logind session id has no usable form";
+        return ACCESS_NO_SESSION;
+    }
+    return l->audit;
 }

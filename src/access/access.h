@@ -16,6 +16,8 @@ enum access_class {
     ACCESS_COLLECTION, /* no cache name: lists, default cache, GEN_NEW */
     ACCESS_READ,       /* read one named cache */
     ACCESS_WRITE,      /* modify or create one named cache */
+    ACCESS_SESSION_BIND, /* ask for or present a session capability: open to every peer, as
+                          * the capability itself is the check (access_grant_session, token) */
 };
 
 enum access_result {
@@ -84,6 +86,29 @@ enum access_result access_check(const struct access_policy *pol, const struct ut
  * Logout, leader exit and cachetctl purge come here. Returns the number of caches removed. */
 size_t access_wipe(const struct access_policy *pol, struct store *st, int64_t uid,
                    uint32_t session);
+/* ---- logind sessions where the kernel gives no audit session (access.c) ----
+ *
+ * logind names a session after its audit session id when there is one ("3"), else "c<N>".
+ * Collections and capabilities are keyed by a u32: a numeric id keys as itself (the audit
+ * id), "c<N>" as ACCESS_LOGIND_KEY_BASE + N. Audit ids count up from 1 per boot, so the two
+ * ranges meet only after 2^31 logins in one boot. */
+#define ACCESS_LOGIND_KEY_BASE 0x80000000u
+#define ACCESS_LOGIND_ID_MAX 64
+
+/* The session key of logind session id, or ACCESS_NO_SESSION if the id has neither form. */
+uint32_t access_logind_key(const char *logind_id);
+/* The logind session a process is in, from its cgroup path as systemd lays it out: slices
+ * only ("*.slice", one of them "user-<uid>.slice"), then "session-<ID>.scope" as the first
+ * unit. A process in a unit of the user's own manager (user@UID.service/...) is in no session,
+ * whatever it names its sub-cgroups. Returns 0 with id filled, or -1. */
+int access_cgroup_logind_session(const char *cgroup, uid_t uid, char *id, size_t idlen);
+/* The session a peer may be granted a session capability for: its audit session; else, when
+ * logind is connected, the logind session its cgroup puts it in, provided logind lists that
+ * session for the peer's uid. Returns the session key, or ACCESS_NO_SESSION with *why set to a
+ * reason for the log. */
+uint32_t access_grant_session(const struct access_policy *pol, struct util_peer *peer,
+                              const char **why);
+
 /* Prefix for generated names ("<uid>"). */
 void access_name_prefix(const struct util_peer *peer, char *buf, size_t len);
 const char *access_result_str(enum access_result r);
@@ -94,7 +119,8 @@ struct access_login {
     struct access_login *next;
     char *id;            /* logind session id */
     uint32_t uid;
-    uint32_t audit;      /* kernel audit session id, ACCESS_NO_SESSION if logind had none */
+    uint32_t audit;      /* the session key: the kernel audit session id; if logind had none,
+                          * access_logind_key(id); ACCESS_NO_SESSION if neither */
     int32_t leader;      /* pid, 0 if unknown */
     bool props_known;    /* Audit/Leader/User were read */
 };

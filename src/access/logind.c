@@ -57,8 +57,8 @@ static void do_wipe(struct logind *lg, const struct access_login *l, const char 
 {
     if (l->audit == ACCESS_NO_SESSION) {
         util_log(UTIL_LOG_INFO,
-                 "logind session %s %s, but logind gave no audit session id for it: nothing "
-                 "to wipe", l->id, why);
+                 "logind session %s %s, but logind gave no audit session id for it and its id "
+                 "has no usable form: nothing to wipe", l->id, why);
         return;
     }
     lg->wipe(lg->wipe_arg, l->audit, l->id, why);
@@ -201,11 +201,16 @@ static int on_props(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         goto done;
     }
     l->props_known = true;
-    if (l->audit == UTIL_NO_AUDIT_SESSION) {
-        l->audit = ACCESS_NO_SESSION;
+    if (l->audit == UTIL_NO_AUDIT_SESSION || l->audit == ACCESS_NO_SESSION) {
+        /* No audit on this host (or in this container): key the session by its logind id,
+         * which session capabilities then bind (access_grant_session). */
+        l->audit = access_logind_key(l->id);
+        util_log(UTIL_LOG_INFO, "logind session %s: uid %u, no audit session (session key %u), "
+                 "leader pid %d", l->id, (unsigned)l->uid, (unsigned)l->audit, (int)l->leader);
+    } else {
+        util_log(UTIL_LOG_INFO, "logind session %s: uid %u, audit session %u, leader pid %d",
+                 l->id, (unsigned)l->uid, (unsigned)l->audit, (int)l->leader);
     }
-    util_log(UTIL_LOG_INFO, "logind session %s: uid %u, audit session %u, leader pid %d", l->id,
-             (unsigned)l->uid, (unsigned)l->audit, (int)l->leader);
     watch_leader(lg, l);
 done:
     talloc_free(p);

@@ -202,7 +202,8 @@ static krb5_error_code refused(krb5_context ctx, uint32_t st)
     case KCM_SCAP_NO_SESSION:
         krb5_set_error_message(ctx, KRB5_FCC_PERM,
                                "SESSION cache: cachetd refused a session capability: this "
-                               "process is not in a login session (no audit session id)");
+                               "process is not in a login session (no audit session id, and "
+                               "no logind session cachetd could confirm)");
         return KRB5_FCC_PERM;
     case KCM_SCAP_ISSUED:
         krb5_set_error_message(ctx, KRB5_FCC_PERM,

@@ -95,10 +95,19 @@ static void read_cgroup(pid_t pid, char *out, size_t len)
     if (read_proc(pid, "cgroup", buf, sizeof(buf)) <= 0) {
         return;
     }
+    /* The unified hierarchy's path; on a legacy or hybrid host where that says nothing ("/"
+     * or no "0::" line), systemd's own "name=systemd" hierarchy, where it places units. */
     for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "0::", 3) == 0 && strlen(line + 3) < len) {
-            memcpy(out, line + 3, strlen(line + 3) + 1);
-            return;
+        const char *path = NULL;
+        const char *named = strstr(line, ":name=systemd:");
+
+        if (strncmp(line, "0::", 3) == 0 && strcmp(line + 3, "/") != 0) {
+            path = line + 3;
+        } else if (named != NULL && out[0] == '\0') {
+            path = named + strlen(":name=systemd:");
+        }
+        if (path != NULL && strlen(path) < len && (out[0] == '\0' || line[0] == '0')) {
+            memcpy(out, path, strlen(path) + 1);
         }
     }
 }

@@ -25,7 +25,7 @@ struct util_peer {
     bool details_known;
     uint64_t starttime;                 /* /proc/<pid>/stat field 22; 0 if unknown */
     char exe[UTIL_PEER_EXE_MAX];        /* readlink /proc/<pid>/exe */
-    char cgroup[UTIL_PEER_CGROUP_MAX];  /* the cgroup v2 path ("0::" line) */
+    char cgroup[UTIL_PEER_CGROUP_MAX];  /* cgroup v2 path ("0::"), else "name=systemd" path */
     /* Per-connection bookkeeping owned by access/ (which denials were already logged). Not
      * identity: the only field written after accept. */
     uint32_t access_logged;

@@ -355,9 +355,8 @@ static int32_t op_session_cap(struct kcm_call *call)
     uint8_t buf[KCM_SCAP_MAX_REPLY];
     struct util_data d = { buf, 0 };
     size_t n = 0;
-    int32_t code = kcm_session_cap_handle((struct util_peer *)call->peer,
-                                          call->k->access->boot_id, call->frame,
-                                          call->frame_len, buf, sizeof(buf), &n);
+    int32_t code = kcm_session_cap_handle((struct util_peer *)call->peer, call->k->access,
+                                          call->frame, call->frame_len, buf, sizeof(buf), &n);
 
     d.len = (uint32_t)n;
     if (code == KCM_RC_OK) {
@@ -390,7 +389,7 @@ static const struct kcm_op kcm_ops[] = {
     { KCM_OP_SET_KDC_OFFSET, ACCESS_WRITE, 0, op_set_kdc_offset },
     { KCM_OP_GET_CRED_LIST, ACCESS_READ, KCM_OPF_EXTENSION, op_get_cred_list },
     { KCM_OP_REPLACE, ACCESS_WRITE, KCM_OPF_EXTENSION, op_replace },
-    { KCM_OP_CACHET_SESSION_CAP, ACCESS_COLLECTION, KCM_OPF_RAW, op_session_cap },
+    { KCM_OP_CACHET_SESSION_CAP, ACCESS_SESSION_BIND, KCM_OPF_RAW, op_session_cap },
 };
 
 static const struct kcm_op *find_op(uint16_t opcode)

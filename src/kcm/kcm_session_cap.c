@@ -19,6 +19,7 @@
 #include "common/util_log.h"
 #include "common/util_peer.h"
 #include "common/util_secmem.h"
+#include "access/access.h"
 #include "kcm/kcm_codec.h"
 
 #define SCAP_BUCKETS 256
@@ -95,16 +96,19 @@ static void evict_lru_of(uint32_t uid)
     }
 }
 
-static uint32_t grant(struct util_peer *peer, const uint8_t *boot, struct util_wr *wr)
+static uint32_t grant(struct util_peer *peer, const struct access_policy *pol,
+                      struct util_wr *wr)
 {
+    const uint8_t *boot = pol->boot_id;
     uint32_t uid = (uint32_t)peer->uid;
-    uint32_t session = peer->audit_session;
+    const char *why = "";
+    uint32_t session = access_grant_session(pol, peer, &why);
     struct scap *e;
     struct util_data tok;
 
-    if (session == UTIL_NO_AUDIT_SESSION) {
-        util_log(UTIL_LOG_INFO, "session capability refused to uid %u (pid %d): no audit session",
-                 (unsigned)uid, (int)peer->pid);
+    if (session == ACCESS_NO_SESSION) {
+        util_log(UTIL_LOG_INFO, "session capability refused to uid %u (pid %d): %s",
+                 (unsigned)uid, (int)peer->pid, why);
         return KCM_SCAP_NO_SESSION;
     }
     if (find(uid, session) != NULL) {
@@ -187,8 +191,9 @@ static uint32_t present(struct util_peer *peer, const uint8_t *cur_boot, struct 
     return KCM_SCAP_OK;
 }
 
-int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id, const uint8_t *frame,
-                               size_t len, uint8_t *out, size_t outcap, size_t *outlen)
+int32_t kcm_session_cap_handle(struct util_peer *peer, const struct access_policy *pol,
+                               const uint8_t *frame, size_t len, uint8_t *out, size_t outcap,
+                               size_t *outlen)
 {
     struct util_rd rd;
     struct util_wr wr;
@@ -209,12 +214,12 @@ int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id, c
     if (version != KCM_SCAP_VERSION) {
         util_wr_u32(&wr, KCM_SCAP_REFUSED);
     } else if (action == KCM_SCAP_GRANT && util_rd_done(&rd)) {
-        st = grant(peer, boot_id, &wr);
+        st = grant(peer, pol, &wr);
         if (st != KCM_SCAP_OK) {
             util_wr_u32(&wr, st);
         }
     } else if (action == KCM_SCAP_PRESENT) {
-        st = present(peer, boot_id, &rd, &wr);
+        st = present(peer, pol->boot_id, &rd, &wr);
         if (st != KCM_SCAP_OK) {
             util_wr_u32(&wr, st);
         }

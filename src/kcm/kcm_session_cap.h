@@ -1,8 +1,9 @@
 /* Session capabilities: the cachet extension opcode spoken by the SESSION ccache type
  * (src/ccache-plugin) and answered by cachetd.
  *
- * A capability is a random 32-byte token bound to (uid, audit session, boot). cachetd grants
- * one per (uid, session) and only to a peer whose kernel audit session is that session. The
+ * A capability is a random 32-byte token bound to (uid, session, boot). cachetd grants one per
+ * (uid, session) and only to a peer in that session: its kernel audit session, or where the
+ * kernel gives it none, the logind session its cgroup is in (access_grant_session). The
  * client library keeps it in the session keyring (a `user` key readable by possessors only),
  * so the kernel decides who can present it: descendants of the login that kept its session
  * keyring; not a process that joined another keyring (`keyctl new_session`). Presenting a
@@ -41,7 +42,7 @@ enum kcm_scap_action {
 enum kcm_scap_status {
     KCM_SCAP_OK = 0,
     KCM_SCAP_REFUSED = 1,    /* PRESENT: unknown token, other uid, other boot, bad version */
-    KCM_SCAP_NO_SESSION = 2, /* GRANT: the caller has no audit session */
+    KCM_SCAP_NO_SESSION = 2, /* GRANT: the caller is in no session (audit or logind) */
     KCM_SCAP_ISSUED = 3,     /* GRANT: this session's capability was already handed out */
     KCM_SCAP_LIMIT = 4,      /* GRANT: too many capabilities */
 };
@@ -52,13 +53,16 @@ enum kcm_scap_status {
 #define KCM_SCAP_MAX_TOTAL 16384
 
 struct util_peer;
+struct access_policy;
 
-/* Daemon side (kcm_session_cap.c). boot_id is the daemon's (KCM_SCAP_BOOT_LEN bytes, the one
- * session collections are keyed on); frame is the request after the 4-byte length word; the
+/* Daemon side (kcm_session_cap.c). pol gives the boot id (the one session collections are
+ * keyed on) and decides which session a GRANT is for (access_grant_session: the audit session,
+ * else the peer's logind session); frame is the request after the 4-byte length word; the
  * reply fields (not the KCM header) go to out (at least KCM_SCAP_MAX_REPLY bytes). A valid
  * PRESENT sets peer->audit_session for the rest of the connection. Returns a KCM code. */
-int32_t kcm_session_cap_handle(struct util_peer *peer, const uint8_t *boot_id, const uint8_t *frame,
-                               size_t len, uint8_t *out, size_t outcap, size_t *outlen);
+int32_t kcm_session_cap_handle(struct util_peer *peer, const struct access_policy *pol,
+                               const uint8_t *frame, size_t len, uint8_t *out, size_t outcap,
+                               size_t *outlen);
 /* Drop the capability of a session that ended (for the logind/session registry). */
 void kcm_session_cap_forget_session(uint32_t session);
 /* Drop every capability and free the table (shutdown, tests). */

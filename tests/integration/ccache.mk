@@ -5,6 +5,7 @@
 CCACHE_TESTS = \
 	tests/integration/t_ccache_tools.sh \
 	tests/integration/t_ccache_capability.sh \
+	tests/integration/t_ccache_logind.sh \
 	tests/integration/t_ccache_failures.sh \
 	tests/integration/t_ccache_api.sh \
 	tests/integration/t_ccache_valgrind.sh

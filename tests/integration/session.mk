@@ -10,7 +10,8 @@ SESSION_TESTS = \
 	tests/integration/t_cachetctl.sh
 
 TESTS += $(SESSION_TESTS)
-EXTRA_DIST += $(SESSION_TESTS) tests/integration/session_lib.sh tests/integration/logind_mock.py
+EXTRA_DIST += $(SESSION_TESTS) tests/integration/session_lib.sh tests/integration/logind_mock.py \
+	tests/integration/logind_lib.sh
 
 check_PROGRAMS += tests/integration/helpers/t_newsession
 tests_integration_helpers_t_newsession_SOURCES = tests/integration/helpers/t_newsession.c

@@ -381,6 +381,98 @@ static void test_ctl_codec(void **state)
     assert_string_equal(ctl_status_str(CTL_OK), "ok");
 }
 
+/* logind session ids and cgroups: where the kernel gives no audit session. */
+static void test_logind_sessions(void **state)
+{
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    struct access_policy pol;
+    struct access_login *l;
+    const char *why = NULL;
+    char id[ACCESS_LOGIND_ID_MAX];
+    struct util_peer in_c7 = peer(1000, UTIL_NO_AUDIT_SESSION, NULL,
+                                  "/user.slice/user-1000.slice/session-c7.scope");
+    struct util_peer audited = peer(1000, 42, NULL, "/user.slice/user-1000.slice/session-c7.scope");
+    struct util_peer other_uid = peer(1001, UTIL_NO_AUDIT_SESSION, NULL,
+                                      "/user.slice/user-1001.slice/session-c7.scope");
+    struct util_peer unknown = peer(1000, UTIL_NO_AUDIT_SESSION, NULL,
+                                    "/user.slice/user-1000.slice/session-c8.scope");
+    struct util_peer service = peer(1000, UTIL_NO_AUDIT_SESSION, NULL,
+                                    "/system.slice/cron.service");
+
+    (void)state;
+    /* Keys: numeric ids are audit ids; "c<N>" sessions get their own range; anything else none. */
+    assert_int_equal(access_logind_key("3"), 3);
+    assert_int_equal(access_logind_key("c1"), ACCESS_LOGIND_KEY_BASE + 1);
+    assert_int_equal(access_logind_key("c0"), ACCESS_LOGIND_KEY_BASE);
+    assert_int_equal(access_logind_key("c2147483646"), 0xfffffffeu);
+    assert_int_equal(access_logind_key("c2147483647"), ACCESS_NO_SESSION);
+    assert_int_equal(access_logind_key("4294967295"), ACCESS_NO_SESSION);
+    assert_int_equal(access_logind_key("0"), ACCESS_NO_SESSION);
+    assert_int_equal(access_logind_key("c01"), ACCESS_NO_SESSION);
+    assert_int_equal(access_logind_key("c"), ACCESS_NO_SESSION);
+    assert_int_equal(access_logind_key(""), ACCESS_NO_SESSION);
+    assert_int_equal(access_logind_key("x5"), ACCESS_NO_SESSION);
+    assert_int_equal(access_logind_key("5x"), ACCESS_NO_SESSION);
+
+    /* cgroups: the session scope must be the first unit, right under the uid's slice. */
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice/session-c7.scope",
+                                                  1000, id, sizeof(id)), 0);
+    assert_string_equal(id, "c7");
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice/session-12.scope/x",
+                                                  1000, id, sizeof(id)), 0);
+    assert_string_equal(id, "12");
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice/session-c7.scope",
+                                                  1001, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session(
+                         "/user.slice/user-1000.slice/user@1000.service/app.slice/"
+                         "session-c7.scope", 1000, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session(
+                         "/user.slice/user-1000.slice/x.slice/session-c7.scope", 1000, id,
+                         sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session("/session-c7.scope", 1000, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice/session-.scope",
+                                                  1000, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice/session-c/7.scope",
+                                                  1000, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice/session-c.7.scope",
+                                                  1000, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice//session-c7.scope",
+                                                  1000, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session("/user.slice/user-1000.slice/session-c7.scope",
+                                                  1000, id, 2), -1);
+    assert_int_equal(access_cgroup_logind_session("", 1000, id, sizeof(id)), -1);
+    assert_int_equal(access_cgroup_logind_session("/", 1000, id, sizeof(id)), -1);
+
+    /* Grants: the audit session first; without one, only a session logind lists for the uid. */
+    session_policy(&pol, ctx);
+    assert_int_equal(access_grant_session(&pol, &audited, &why), 42);
+    assert_int_equal(access_grant_session(&pol, &in_c7, &why), ACCESS_NO_SESSION);
+    assert_non_null(strstr(why, "logind is not followed"));
+    access_registry_set_bus_state(pol.reg, true);
+    assert_int_equal(access_grant_session(&pol, &in_c7, &why), ACCESS_NO_SESSION);
+    assert_non_null(strstr(why, "does not list"));
+    l = access_registry_login_add(pol.reg, "c7");
+    assert_non_null(l);
+    l->uid = 1000;
+    l->audit = access_logind_key("c7");
+    assert_int_equal(access_grant_session(&pol, &in_c7, &why), ACCESS_NO_SESSION); /* props? */
+    l->props_known = true;
+    assert_int_equal(access_grant_session(&pol, &in_c7, &why), ACCESS_LOGIND_KEY_BASE + 7);
+    assert_int_equal(access_grant_session(&pol, &unknown, &why), ACCESS_NO_SESSION);
+    assert_int_equal(access_grant_session(&pol, &service, &why), ACCESS_NO_SESSION);
+    assert_non_null(strstr(why, "no login session"));
+    /* A cgroup naming c7 under uid 1001's slice: logind lists c7 for 1000, not 1001. */
+    assert_int_equal(access_grant_session(&pol, &other_uid, &why), ACCESS_NO_SESSION);
+    assert_non_null(strstr(why, "another uid"));
+    access_registry_set_bus_state(pol.reg, false);
+    assert_int_equal(access_grant_session(&pol, &in_c7, &why), ACCESS_NO_SESSION);
+    /* An unsessioned peer is refused everything but asking for or presenting a capability. */
+    assert_int_equal(access_check(&pol, &in_c7, ACCESS_COLLECTION, NULL),
+                     ACCESS_DENY_UNSESSIONED);
+    assert_int_equal(access_check(&pol, &in_c7, ACCESS_SESSION_BIND, NULL), ACCESS_ALLOW);
+    talloc_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,7 +480,7 @@ int main(void)
         cmocka_unit_test(test_helpers),       cmocka_unit_test(test_helper_list),
         cmocka_unit_test(test_user_manager),  cmocka_unit_test(test_registry),
         cmocka_unit_test(test_boot_id),       cmocka_unit_test(test_store_boot_and_wipe),
-        cmocka_unit_test(test_ctl_codec),
+        cmocka_unit_test(test_ctl_codec),     cmocka_unit_test(test_logind_sessions),
     };
     const char *why = NULL;
 
