@@ -3,21 +3,24 @@
  * One connection per process, shared by every handle and context, serialised by one mutex
  * (KCM is strictly request/reply). It is bound to the login session once, right after connect
  * (ccp_cap.c), so a handle costs no extra round trip. The connection is dropped and rebuilt
- * when the process forked (pid changed: the child never talks on its parent's stream), when
+ * when the process forked (the atfork child handler: the child never talks on its parent's stream), when
  * the effective uid changed (SO_PEERCRED was captured at connect), when a handle names another
- * socket, and after any transport error. Every read and write waits in poll() with a deadline,
- * sends use MSG_NOSIGNAL (no SIGPIPE in the host process), the socket is SOCK_CLOEXEC and a
- * pthread_atfork child handler closes it in children that do not exec. */
+ * socket, and after any transport error. Every read and write is bounded: the socket has
+ * SO_RCVTIMEO/SO_SNDTIMEO (which also bound connect), and a call gives up once its deadline has
+ * passed between partial transfers; a blocking recv() that returns when the reply arrives costs
+ * one system call, where poll() + recv() cost two. Sends use MSG_NOSIGNAL (no SIGPIPE in the
+ * host process), the socket is SOCK_CLOEXEC and a pthread_atfork child handler closes it in
+ * children that do not exec (that handler is how a fork is noticed: no getpid() per call). */
 #include "config.h"
 #include "ccache-plugin/ccp_int.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <profile.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,10 +30,9 @@
 static struct {
     pthread_mutex_t lock;
     int fd;
-    pid_t pid;
     uid_t euid;
     char path[CCP_PATH_MAX];
-} g_conn = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, "" };
+} g_conn = { PTHREAD_MUTEX_INITIALIZER, -1, 0, "" };
 
 static pthread_once_t g_conn_once = PTHREAD_ONCE_INIT;
 
@@ -119,75 +121,66 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Wait for fd to become ready; 0, ETIMEDOUT or an errno. */
-static int wait_fd(int fd, short ev, long deadline)
+/* A blocking transfer that came back with EAGAIN hit the socket's timeout. */
+static int io_errno(void)
 {
-    struct pollfd pfd = { .fd = fd, .events = ev };
-
-    for (;;) {
-        long left = deadline - now_ms();
-        int n;
-        if (left <= 0) {
-            return ETIMEDOUT;
-        }
-        n = poll(&pfd, 1, (int)left);
-        if (n > 0) {
-            return 0; /* readable, writable, or an error the next call reports */
-        }
-        if (n < 0 && errno != EINTR) {
-            return errno;
-        }
-    }
+    return errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
 }
 
 static int send_all(int fd, const uint8_t *p, size_t n, long deadline)
 {
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w > 0) {
             p += w;
             n -= (size_t)w;
-            continue;
+        } else if (w == 0) {
+            return EPIPE;
+        } else if (errno != EINTR) {
+            return io_errno();
         }
-        if (w < 0 && errno == EINTR) {
-            continue;
+        if (n > 0 && now_ms() >= deadline) {
+            return ETIMEDOUT;
         }
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int e = wait_fd(fd, POLLOUT, deadline);
-            if (e != 0) {
-                return e;
-            }
-            continue;
-        }
-        return w < 0 ? errno : EPIPE;
     }
     return 0;
+}
+
+/* Blocking recv of at least one byte: 0, ECONNRESET on EOF, ETIMEDOUT or an errno. */
+static int recv_some(int fd, uint8_t *p, size_t cap, long deadline, size_t *got)
+{
+    for (;;) {
+        ssize_t r = recv(fd, p, cap, 0);
+        if (r > 0) {
+            *got = (size_t)r;
+            return 0;
+        }
+        if (r == 0) {
+            return ECONNRESET;
+        }
+        if (errno != EINTR) {
+            return io_errno();
+        }
+        if (now_ms() >= deadline) {
+            return ETIMEDOUT;
+        }
+    }
 }
 
 /* 0, ECONNRESET on EOF, ETIMEDOUT or an errno. */
 static int recv_all(int fd, uint8_t *p, size_t n, long deadline)
 {
     while (n > 0) {
-        ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
-        if (r > 0) {
-            p += r;
-            n -= (size_t)r;
-            continue;
+        size_t got = 0;
+        int e = recv_some(fd, p, n, deadline, &got);
+        if (e != 0) {
+            return e;
         }
-        if (r == 0) {
-            return ECONNRESET;
+        p += got;
+        n -= got;
+        if (n > 0 && now_ms() >= deadline) {
+            return ETIMEDOUT;
         }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int e = wait_fd(fd, POLLIN, deadline);
-            if (e != 0) {
-                return e;
-            }
-            continue;
-        }
-        return errno;
     }
     return 0;
 }
@@ -214,30 +207,6 @@ static krb5_error_code io_error(krb5_context ctx, int e, const char *what)
         krb5_set_error_message(ctx, ret, "SESSION cache: %s: %s", what, strerror(e));
     }
     return ret;
-}
-
-/* Wait until readable, then take what is there (at least one byte): 0, ECONNRESET on EOF,
- * ETIMEDOUT or an errno. Polling first costs one syscall less than a read that finds nothing. */
-static int recv_some(int fd, uint8_t *p, size_t cap, long deadline, size_t *got)
-{
-    for (;;) {
-        ssize_t r;
-        int e = wait_fd(fd, POLLIN, deadline);
-        if (e != 0) {
-            return e;
-        }
-        r = recv(fd, p, cap, MSG_DONTWAIT);
-        if (r > 0) {
-            *got = (size_t)r;
-            return 0;
-        }
-        if (r == 0) {
-            return ECONNRESET;
-        }
-        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
-            return errno;
-        }
-    }
 }
 
 #define FIRST_READ 4096 /* most replies arrive whole in one read */
@@ -334,11 +303,20 @@ static krb5_error_code conn_open(krb5_context ctx, const struct ccp_target *t)
     struct sockaddr_un sa;
     krb5_error_code ret;
     uint32_t session;
+    int ms = ccp_timeout_ms();
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0) {
         ret = errno;
         krb5_set_error_message(ctx, ret, "SESSION cache: socket: %s", strerror(ret));
+        return ret;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+        ret = errno;
+        close(fd);
+        krb5_set_error_message(ctx, ret, "SESSION cache: socket timeouts: %s", strerror(ret));
         return ret;
     }
     memset(&sa, 0, sizeof(sa));
@@ -350,7 +328,11 @@ static krb5_error_code conn_open(krb5_context ctx, const struct ccp_target *t)
             continue;
         }
         close(fd);
-        if (e == ENOENT || e == ECONNREFUSED) {
+        if (e == EAGAIN || e == EWOULDBLOCK) {
+            ret = KRB5_KCM_NO_SERVER; /* SO_SNDTIMEO: the listen backlog stayed full */
+            krb5_set_error_message(ctx, ret, "SESSION cache: cachetd at %s does not accept "
+                                   "connections (timed out)", t->path);
+        } else if (e == ENOENT || e == ECONNREFUSED) {
             ret = KRB5_KCM_NO_SERVER;
             krb5_set_error_message(ctx, ret, "SESSION cache: cachetd is not running (%s: %s)",
                                    t->path, strerror(e));
@@ -367,7 +349,6 @@ static krb5_error_code conn_open(krb5_context ctx, const struct ccp_target *t)
         return ret;
     }
     g_conn.fd = fd;
-    g_conn.pid = getpid();
     g_conn.euid = geteuid();
     strcpy(g_conn.path, t->path);
     return 0;
@@ -378,7 +359,7 @@ static krb5_error_code conn_ready(krb5_context ctx, const struct ccp_target *t, 
 {
     *fresh = false;
     if (g_conn.fd >= 0 &&
-        (g_conn.pid != getpid() || g_conn.euid != geteuid() || strcmp(g_conn.path, t->path) != 0)) {
+        (g_conn.euid != geteuid() || strcmp(g_conn.path, t->path) != 0)) {
         conn_drop();
     }
     if (g_conn.fd >= 0) {

@@ -2,7 +2,7 @@
  *
  * Layers, bottom up:
  *   ccp_marshal.c  krb5_creds / krb5_principal <-> KCM wire bytes (the shared kcm_codec parses)
- *   ccp_conn.c     the process's one connection to cachetd: socket path, connect, poll-bounded
+ *   ccp_conn.c     the process's one connection to cachetd: socket path, connect, time-bounded
  *                  I/O, fork/uid/thread safety, capability binding (through ccp_cap.c)
  *   ccp_cap.c      the session capability: session keyring (raw keyctl syscalls) and the
  *                  cachet extension opcode (kcm/kcm_session_cap.h)

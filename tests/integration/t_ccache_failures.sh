@@ -1,6 +1,6 @@
 #!/bin/bash
 # SESSION: when things go wrong: clear krb5 errors, no crash, no hang.
-# - no daemon (no socket; stale socket file), a stopped daemon (poll deadline), a KCM server
+# - no daemon (no socket; stale socket file), a stopped daemon (the I/O deadline), a KCM server
 #   without the capability opcode, a process without a session keyring of its own;
 # - the daemon restarted in the middle of a cred iteration and a collection walk (memory
 #   storage: the caches are gone; sqlite: they are back), through the application route
@@ -45,7 +45,7 @@ exit 0
 rm -f "$SOCK"
 daemon_start
 
-log "--- a stopped daemon: the poll deadline (CACHET_CCACHE_TIMEOUT=2)"
+log "--- a stopped daemon: the I/O deadline (CACHET_CCACHE_TIMEOUT=2)"
 kill -STOP "$DAEMON_PID"
 in_login stopped '
 start=$(date +%s)
