@@ -3,9 +3,9 @@
  * One connection per process, shared by every handle and context, serialised by one mutex
  * (KCM is strictly request/reply). It is bound to the login session once, right after connect
  * (ccp_cap.c), so a handle costs no extra round trip. The connection is dropped and rebuilt
- * when the process forked (the atfork child handler: the child never talks on its parent's stream), when
- * the effective uid changed (SO_PEERCRED was captured at connect), when a handle names another
- * socket, and after any transport error. Every read and write is bounded: the socket has
+ * when the process forked (the atfork child handler: a child never talks on its parent's
+ * stream), when the effective uid changed (SO_PEERCRED was captured at connect), when a handle
+ * names another socket, and after any transport error. Every read and write is bounded: the socket has
  * SO_RCVTIMEO/SO_SNDTIMEO (which also bound connect), and a call gives up once its deadline has
  * passed between partial transfers; a blocking recv() that returns when the reply arrives costs
  * one system call, where poll() + recv() cost two. Sends use MSG_NOSIGNAL (no SIGPIPE in the
