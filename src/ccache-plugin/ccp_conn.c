@@ -5,12 +5,13 @@
  * (ccp_cap.c), so a handle costs no extra round trip. The connection is dropped and rebuilt
  * when the process forked (the atfork child handler: a child never talks on its parent's
  * stream), when the effective uid changed (SO_PEERCRED was captured at connect), when a handle
- * names another socket, and after any transport error. Every read and write is bounded: the socket has
- * SO_RCVTIMEO/SO_SNDTIMEO (which also bound connect), and a call gives up once its deadline has
- * passed between partial transfers; a blocking recv() that returns when the reply arrives costs
- * one system call, where poll() + recv() cost two. Sends use MSG_NOSIGNAL (no SIGPIPE in the
- * host process), the socket is SOCK_CLOEXEC and a pthread_atfork child handler closes it in
- * children that do not exec (that handler is how a fork is noticed: no getpid() per call). */
+ * names another socket, and after any transport error. Every read and write is bounded: the
+ * socket has SO_RCVTIMEO/SO_SNDTIMEO (which also bound connect), and a call gives up once its
+ * deadline has passed between partial transfers; a blocking recv() that returns when the reply
+ * arrives costs one system call, where poll() + recv() cost two. Sends use MSG_NOSIGNAL (no
+ * SIGPIPE in the host process), the socket is SOCK_CLOEXEC and a pthread_atfork child handler
+ * closes it in children that do not exec (that handler is how a fork is noticed: no getpid()
+ * per call). */
 #include "config.h"
 #include "ccache-plugin/ccp_int.h"
 
