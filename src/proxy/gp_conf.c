@@ -509,8 +509,25 @@ static int add_socket(struct gp_conf *conf, const char *path)
     return 0;
 }
 
+static struct gp_conf *load(TALLOC_CTX *ctx, const char *file, const char *dir,
+                            const char *text, const char *default_socket, char *err,
+                            size_t errlen);
+
 struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
                              const char *default_socket, char *err, size_t errlen)
+{
+    return load(ctx, file, dir, NULL, default_socket, err, errlen);
+}
+
+struct gp_conf *gp_conf_load_text(TALLOC_CTX *ctx, const char *text, const char *default_socket,
+                                  char *err, size_t errlen)
+{
+    return load(ctx, NULL, NULL, text, default_socket, err, errlen);
+}
+
+static struct gp_conf *load(TALLOC_CTX *ctx, const char *file, const char *dir,
+                            const char *text, const char *default_socket, char *err,
+                            size_t errlen)
 {
     struct gp_conf *conf = talloc_zero(ctx, struct gp_conf);
     struct parse_state ps = { .conf = conf };
@@ -528,6 +545,9 @@ struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
         goto fail;
     }
     if (dir != NULL && dir[0] != '\0' && parse_dir(&ps, dir, err, errlen) != 0) {
+        goto fail;
+    }
+    if (text != NULL && parse_text(&ps, "(built-in)", text, err, errlen) != 0) {
         goto fail;
     }
     if (add_socket(conf, default_socket) != 0) {

@@ -61,6 +61,10 @@ struct gp_conf {
 struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
                              const char *default_socket, char *err, size_t errlen);
 
+/* Load a built-in configuration text (gssproxy -u) exactly as gp_conf_load loads files. */
+struct gp_conf *gp_conf_load_text(TALLOC_CTX *ctx, const char *text, const char *default_socket,
+                                  char *err, size_t errlen);
+
 /* Parse a gssproxy.conf-format text (tests, fuzz): no keytab lookup. */
 int gp_conf_parse_text(struct gp_conf *conf, const char *name, const char *text, char *err,
                        size_t errlen);
