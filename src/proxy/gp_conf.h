@@ -70,7 +70,8 @@ int gp_conf_parse_text(struct gp_conf *conf, const char *name, const char *text,
                        size_t errlen);
 
 /* First matching service for a peer on a listening socket, in configuration order, or NULL.
- * exe is the peer's executable ("" if unknown). */
+ * exe is the peer's executable, "" or NULL if unknown (kernel threads): then no service with
+ * program = matches. */
 const struct gp_svc *gp_conf_match(const struct gp_conf *conf, uid_t uid, const char *exe,
                                    const char *socket);
 
