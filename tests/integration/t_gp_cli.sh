@@ -121,11 +121,11 @@ log "-D: ready before the parent exits, pid file, failure reported by the exit s
 DAEMON_N=$((DAEMON_N + 1))
 start=$SECONDS
 timeout 30 "$T/gssproxy" -u -i -d --debug-level=1 -s "$T/user.sock" --idle-timeout=2 \
-    --cachet-config="$CCONF" >"$T/u.out" 2>"$T/u.err"
+    --cachet-config="$CCONF" >"$T/u.out" 2>"$T/daemon-u.err"
 rc=$?
-[ "$rc" -eq 0 ] || { cat "$T/u.err"; fail "-u exited with status $rc"; }
-grep -q "Initialization complete." "$T/u.err" || fail "-u: no start marker"
-grep -q "Terminating, after idling" "$T/u.err" || fail "-u: no idle termination"
+[ "$rc" -eq 0 ] || { cat "$T/daemon-u.err"; fail "-u exited with status $rc"; }
+grep -q "Initialization complete." "$T/daemon-u.err" || fail "-u: no start marker"
+grep -q "Terminating, after idling" "$T/daemon-u.err" || fail "-u: no idle termination"
 [ $((SECONDS - start)) -ge 2 ] || fail "-u: exited before the idle timeout"
 log "-u --idle-timeout=2: exited after idling"
 
@@ -148,4 +148,5 @@ ok "$CACHETD" -V
 assert_out_contains "cachetd "
 ok "$CACHETD" --help
 assert_out_contains "--gssproxy-compat"
+daemon_check_log # every instance's stderr (also -D's and -u's): no sanitizer report
 it_pass
