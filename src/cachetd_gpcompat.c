@@ -22,23 +22,24 @@ enum {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: gssproxy [OPTION]...   (cachetd in gssproxy mode)\n"
-               "  -D, --daemon           become a daemon (the default)\n"
-               "  -i, --interactive      run in the foreground\n"
-               "  -c, --config FILE      gssproxy.conf (then no configuration directory unless"
-               " -C)\n"
-               "  -C, --configdir DIR    directory of NN-*.conf files (default /etc/gssproxy)\n"
-               "  -s, --socket PATH      default socket (default /var/lib/gssproxy/default.sock)\n"
-               "  -u, --userproxy        user session proxy: one service for this euid\n"
-               "  -d, --debug            debug logging\n"
-               "      --debug-level=N    debug logging if N > 0\n"
-               "      --syslog-status    accepted (GSS failures are logged at debug level)\n"
-               "      --idle-timeout=N   with -u: exit after N idle seconds (default %d, 0:"
-               " never)\n"
-               "      --version          print the version and exit\n"
-               "  cachet extensions:\n"
-               "      --cachet-config=FILE  cachetd's own configuration (default: %s if present)\n"
-               "      --pid-file=PATH    pid file when detaching (default %s)\n",
+    fprintf(f,
+            "Usage: gssproxy [OPTION]...   (cachetd in gssproxy mode)\n"
+            "  -D, --daemon           become a daemon (the default)\n"
+            "  -i, --interactive      run in the foreground\n"
+            "  -c, --config FILE      gssproxy.conf (then no configuration directory unless"
+            " -C)\n"
+            "  -C, --configdir DIR    directory of NN-*.conf files (default /etc/gssproxy)\n"
+            "  -s, --socket PATH      default socket (default /var/lib/gssproxy/default.sock)\n"
+            "  -u, --userproxy        user session proxy: one service for this euid\n"
+            "  -d, --debug            debug logging\n"
+            "      --debug-level=N    debug logging if N > 0\n"
+            "      --syslog-status    accepted (GSS failures are logged at debug level)\n"
+            "      --idle-timeout=N   with -u: exit after N idle seconds (default %d, 0:"
+            " never)\n"
+            "      --version          print the version and exit\n"
+            "  cachet extensions:\n"
+            "      --cachet-config=FILE  cachetd's own configuration (default: %s if present)\n"
+            "      --pid-file=PATH    pid file when detaching (default %s)\n",
             GPCOMPAT_DEFAULT_IDLE_TIMEOUT, SYSCONFDIR "/cachet/cachet.conf",
             GPCOMPAT_DEFAULT_PID_FILE);
 }
@@ -138,8 +139,7 @@ int cachetd_gpcompat_parse(int argc, char **argv, struct cachetd_gpcompat *out, 
             return 0;
         case OPT_IDLE_TIMEOUT:
             if (!number(optarg, UINT_MAX / 1000, &v)) {
-                fprintf(err, "gssproxy: --idle-timeout: '%s' is not a number of seconds\n",
-                        optarg);
+                fprintf(err, "gssproxy: --idle-timeout: '%s' is not a number of seconds\n", optarg);
                 return 2;
             }
             out->idle_timeout = (unsigned)v;

@@ -11,14 +11,14 @@
 #define GPCOMPAT_DEFAULT_PID_FILE "/run/gssproxy.pid"
 
 struct cachetd_gpcompat {
-    bool daemonize;         /* gssproxy's default; -i turns it off */
-    const char *socket;     /* -s: the default GSS-Proxy socket */
-    const char *config;     /* -c: gssproxy.conf */
-    const char *config_dir; /* -C: the NN-*.conf directory */
-    int debug_level;        /* -d: 1; --debug-level=N */
-    bool syslog_status;     /* accepted; cachetd logs GSS failures at debug level */
-    bool userproxy;         /* -u */
-    unsigned idle_timeout;  /* --idle-timeout (seconds, -u only); 0: never */
+    bool daemonize;            /* gssproxy's default; -i turns it off */
+    const char *socket;        /* -s: the default GSS-Proxy socket */
+    const char *config;        /* -c: gssproxy.conf */
+    const char *config_dir;    /* -C: the NN-*.conf directory */
+    int debug_level;           /* -d: 1; --debug-level=N */
+    bool syslog_status;        /* accepted; cachetd logs GSS failures at debug level */
+    bool userproxy;            /* -u */
+    unsigned idle_timeout;     /* --idle-timeout (seconds, -u only); 0: never */
     const char *cachet_config; /* --cachet-config: cachetd's own file (extension) */
     const char *pid_file;      /* --pid-file (extension); written when detaching */
 };

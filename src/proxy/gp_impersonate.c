@@ -16,14 +16,14 @@
 
 #include "common/util_log.h"
 
-static void log_failure(const struct gp_call *gc, const char *what, const char *user,
-                        uint32_t maj, uint32_t min)
+static void log_failure(const struct gp_call *gc, const char *what, const char *user, uint32_t maj,
+                        uint32_t min)
 {
     TALLOC_CTX *tmp = talloc_new(NULL);
     const char *s = gp_status_text(tmp, maj, min, gss_mech_krb5);
 
-    util_log(UTIL_LOG_WARNING, "gssproxy: service %s: impersonate %s: %s failed: %s",
-             gc->svc->name, user != NULL ? user : "?", what, s != NULL ? s : "?");
+    util_log(UTIL_LOG_WARNING, "gssproxy: service %s: impersonate %s: %s failed: %s", gc->svc->name,
+             user != NULL ? user : "?", what, s != NULL ? s : "?");
     talloc_free(tmp);
 }
 
@@ -39,9 +39,8 @@ static char *uid_name(TALLOC_CTX *m, uid_t uid)
     return talloc_strdup(m, pw.pw_name);
 }
 
-uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc,
-                                 gss_const_key_value_set_t store, uid_t uid,
-                                 gss_cred_usage_t usage, gss_cred_id_t *out)
+uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc, gss_const_key_value_set_t store,
+                                 uid_t uid, gss_cred_usage_t usage, gss_cred_id_t *out)
 {
     gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
     gss_cred_id_t imp = GSS_C_NO_CREDENTIAL, user_cred = GSS_C_NO_CREDENTIAL;
@@ -57,8 +56,10 @@ uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc,
     *out = GSS_C_NO_CREDENTIAL;
     *min = 0;
     if (uname == NULL) {
-        util_log(UTIL_LOG_WARNING, "gssproxy: service %s: impersonate: uid %u has no user name "
-                 "(NSS)", gc->svc->name, (unsigned)uid);
+        util_log(UTIL_LOG_WARNING,
+                 "gssproxy: service %s: impersonate: uid %u has no user name "
+                 "(NSS)",
+                 gc->svc->name, (unsigned)uid);
         *min = ENOENT;
         return GSS_S_CRED_UNAVAIL;
     }
@@ -80,8 +81,8 @@ uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc,
             goto done;
         }
     }
-    maj = gss_acquire_cred_from(min, imp_want, GSS_C_INDEFINITE, &mechs, GSS_C_BOTH, store,
-                                &imp, NULL, NULL);
+    maj = gss_acquire_cred_from(min, imp_want, GSS_C_INDEFINITE, &mechs, GSS_C_BOTH, store, &imp,
+                                NULL, NULL);
     if (maj == GSS_S_COMPLETE) {
         maj = gss_inquire_cred(min, imp, &self, NULL, NULL, NULL);
     }
@@ -91,8 +92,8 @@ uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc,
     }
     /* The user is the service itself: no transition (MIT's KDC refuses s4u2self to self). */
     if (gss_compare_name(&tmp, self, user, &equal) == GSS_S_COMPLETE && equal) {
-        maj = gss_acquire_cred_from(min, user, GSS_C_INDEFINITE, &mechs, usage, store, out,
-                                    NULL, NULL);
+        maj = gss_acquire_cred_from(min, user, GSS_C_INDEFINITE, &mechs, usage, store, out, NULL,
+                                    NULL);
         if (maj == GSS_S_COMPLETE) {
             goto done;
         }
@@ -105,22 +106,23 @@ uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc,
     }
     maj = gss_init_sec_context(min, user_cred, &ictx, self, (gss_OID)gss_mech_krb5,
                                GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG, GSS_C_INDEFINITE,
-                               GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &tok, NULL,
-                               NULL);
+                               GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &tok, NULL, NULL);
     if (maj != GSS_S_COMPLETE) {
         log_failure(gc, "initiating to the impersonator", uname, maj, *min);
         goto done;
     }
-    maj = gss_accept_sec_context(min, &actx, imp, &tok, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL,
-                                 &rep, NULL, NULL, out);
+    maj = gss_accept_sec_context(min, &actx, imp, &tok, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL, &rep,
+                                 NULL, NULL, out);
     if (maj != GSS_S_COMPLETE) {
         log_failure(gc, "accepting as the impersonator", uname, maj, *min);
         goto done;
     }
     if (*out == GSS_C_NO_CREDENTIAL) {
         /* MIT makes one unless the evidence ticket cannot serve (libkrb5 policy). */
-        util_log(UTIL_LOG_WARNING, "gssproxy: service %s: impersonate %s: accepting the "
-                 "s4u2self ticket gave no proxy credential", gc->svc->name, uname);
+        util_log(UTIL_LOG_WARNING,
+                 "gssproxy: service %s: impersonate %s: accepting the "
+                 "s4u2self ticket gave no proxy credential",
+                 gc->svc->name, uname);
         maj = GSS_S_NO_CRED;
         *min = 0;
         goto done;
