@@ -7,7 +7,8 @@ GP_INTEGRATION_TESTS = \
 	tests/integration/t_gp_kcm.sh \
 	tests/integration/t_gp_impersonate.sh \
 	tests/integration/t_gp_cli.sh \
-	tests/integration/t_gp_program.sh
+	tests/integration/t_gp_program.sh \
+	tests/integration/t_gp_s4u2proxy.sh
 
 TESTS += $(GP_INTEGRATION_TESTS)
 EXTRA_DIST += $(GP_INTEGRATION_TESTS) \
