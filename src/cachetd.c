@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <locale.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "access/access.h"
 #include "access/logind.h"
 #include "cachetd_conf.h"
+#include "cachetd_gpcompat.h"
 #include "common/util_i18n.h"
 #include "common/util_log.h"
 #include "common/util_secmem.h"
@@ -57,6 +59,14 @@ struct cachetd {
     bool exiting;
     bool own_socket; /* we bound socket_path ourselves (not systemd) */
     struct gp_service *gp; /* GSS-Proxy service, when gssproxy = yes */
+    bool force_debug;      /* -d: survives reloads */
+    /* gssproxy's command line (cachetd_gpcompat.h): GSS-Proxy only, no KCM listener. */
+    bool gpcompat;
+    const char *gp_config_text; /* -u: the built-in configuration */
+    const char *pid_file;       /* written after detaching, removed at exit */
+    unsigned idle_timeout;      /* -u --idle-timeout: seconds, 0 never */
+    unsigned idle_seconds;
+    int ready_fd;               /* -D: the parent waits for one byte on it */
 };
 
 static void limits_from_conf(const struct cachetd_conf *cfg, struct store_limits *sl,
@@ -79,7 +89,10 @@ static void usage(FILE *f)
                  "  -D, --daemon        detach from the terminal\n"
                  "  -d, --debug         log at debug level\n"
                  "  -V, --version       print the version and exit\n"
-                 "  -h, --help          print this help and exit\n"),
+                 "  -h, --help          print this help and exit\n"
+                 "      --gssproxy-compat  take gssproxy's options instead (as when run as "
+                 "gssproxy;\n"
+                 "                      see --gssproxy-compat --help)\n"),
             SYSCONFDIR "/cachet/cachet.conf");
 }
 
@@ -195,6 +208,9 @@ static void apply_runtime_conf(struct cachetd *d)
     struct store_limits sl;
     struct kcm_srv_limits kl;
 
+    if (d->force_debug) {
+        d->cfg.log_level = UTIL_LOG_DEBUG;
+    }
     util_log_set_level((enum util_log_level)d->cfg.log_level);
     limits_from_conf(&d->cfg, &sl, &kl);
     store_set_limits(d->store, &sl);
@@ -373,8 +389,13 @@ static int setup_control(struct cachetd *d)
 static int setup_listeners(struct cachetd *d, const char **where)
 {
     char err[512];
-    int n = sd_listen_fds(1);
+    int n;
 
+    if (d->gpcompat) {
+        *where = d->cfg.gssproxy_socket; /* gssproxy's command line: GSS-Proxy only */
+        return 0;
+    }
+    n = sd_listen_fds(1);
     if (n > 0) {
         for (int i = 0; i < n; i++) {
             int fd = SD_LISTEN_FDS_START + i;
@@ -434,10 +455,108 @@ static int start_gssproxy(struct cachetd *d)
         .config_dir = d->cfg.gssproxy_config_dir,
         .socket = d->cfg.gssproxy_socket,
         .use_gss_proxy = d->cfg.gssproxy_kernel_file,
+        .config_text = d->gp_config_text,
         .kcm = { .store = d->store, .access = &d->access },
     };
 
     return gp_service_start(d, d->ev, &o, &d->gp);
+}
+
+static bool keeps_output(int fd)
+{
+    struct stat sb;
+
+    return fstat(fd, &sb) == 0 && (S_ISSOCK(sb.st_mode) || S_ISREG(sb.st_mode));
+}
+
+/* Detach, with the parent waiting until the child is ready (or gone): its exit status tells
+ * the caller (systemd's Type=forking, a shell) whether the daemon started. */
+static int detach(struct cachetd *d)
+{
+    int p[2];
+    pid_t pid;
+    int null;
+
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        util_log(UTIL_LOG_ERROR, "cannot detach: pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        util_log(UTIL_LOG_ERROR, "cannot detach: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid > 0) {
+        char c;
+        ssize_t n;
+        close(p[1]);
+        do {
+            n = read(p[0], &c, 1);
+        } while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? 0 : 1);
+    }
+    close(p[0]);
+    d->ready_fd = p[1];
+    (void)setsid();
+    if (chdir("/") != 0) {
+        util_log(UTIL_LOG_WARNING, "chdir /: %s", strerror(errno));
+    }
+    /* Logs stay where they go when that is the journal (a socket) or a file; a terminal or a
+     * pipe (a shell's $(...) would wait for its end) gets /dev/null. */
+    null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        if (!keeps_output(STDOUT_FILENO)) {
+            dup2(null, STDOUT_FILENO);
+        }
+        if (!keeps_output(STDERR_FILENO)) {
+            dup2(null, STDERR_FILENO);
+        }
+        close(null);
+    }
+    return 0;
+}
+
+static void ready_notify(struct cachetd *d)
+{
+    if (d->ready_fd >= 0) {
+        ssize_t n = write(d->ready_fd, "1", 1);
+        (void)n;
+        close(d->ready_fd);
+        d->ready_fd = -1;
+    }
+}
+
+static int write_pid_file(const char *path)
+{
+    FILE *f = fopen(path, "we");
+
+    if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+        util_log(UTIL_LOG_ERROR, "pid file %s: %s", path, strerror(errno));
+        if (f != NULL) {
+            (void)fclose(f);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* gssproxy -u --idle-timeout: exit once no connection was open for that long. */
+static void idle_tick(struct tevent_context *ev, struct tevent_timer *te, struct timeval now,
+                      void *pvt)
+{
+    struct cachetd *d = pvt;
+
+    d->idle_seconds = gp_service_idle(d->gp) ? d->idle_seconds + 1 : 0;
+    if (d->idle_seconds >= d->idle_timeout) {
+        util_log(UTIL_LOG_INFO, "Terminating, after idling for %u seconds", d->idle_seconds);
+        d->exiting = true;
+        return;
+    }
+    if (tevent_add_timer(ev, d, tevent_timeval_current_ofs(1, 0), idle_tick, d) == NULL) {
+        util_log(UTIL_LOG_WARNING, "idle timer: out of memory; no idle timeout");
+    }
 }
 
 static int run(struct cachetd *d, bool daemonize)
@@ -462,8 +581,10 @@ static int run(struct cachetd *d, bool daemonize)
     if (why != NULL) {
         util_log(UTIL_LOG_WARNING, "%s", why);
     }
-    if (daemonize && daemon(0, 0) != 0) {
-        util_log(UTIL_LOG_ERROR, "cannot detach: %s", strerror(errno));
+    if (daemonize && detach(d) != 0) {
+        return 1;
+    }
+    if (daemonize && d->pid_file != NULL && write_pid_file(d->pid_file) != 0) {
         return 1;
     }
     d->ev = tevent_context_init(d);
@@ -505,7 +626,15 @@ static int run(struct cachetd *d, bool daemonize)
              ss.creds, ss.owners);
     printf("cachetd: ready, listening on %s\n", where);
     fflush(stdout);
+    if (d->gpcompat) {
+        util_log(UTIL_LOG_INFO, "Initialization complete."); /* gssproxy's harness waits for it */
+    }
+    if (d->idle_timeout > 0 &&
+        tevent_add_timer(d->ev, d, tevent_timeval_current_ofs(1, 0), idle_tick, d) == NULL) {
+        return 1;
+    }
     sd_notify(0, "READY=1");
+    ready_notify(d);
 
     while (!d->exiting) {
         if (tevent_loop_once(d->ev) != 0) {
@@ -523,8 +652,116 @@ static int run(struct cachetd *d, bool daemonize)
     TALLOC_FREE(d->logind);
     gp_service_stop(d->gp);
     d->gp = NULL;
+    if (daemonize && d->pid_file != NULL) {
+        unlink(d->pid_file);
+    }
     util_log(UTIL_LOG_INFO, "exiting");
     return 0;
+}
+
+static int set_path(char *dst, const char *src, const char *what)
+{
+    if (strlen(src) >= CACHETD_PATH_MAX) {
+        fprintf(stderr, _("gssproxy: %s '%s' is too long\n"), what, src);
+        return -1;
+    }
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+/* gssproxy -u: one service for this euid on $XDG_RUNTIME_DIR/gssproxy/default.sock (or -s),
+ * the ccache sync allowed, two workers (gssproxy's userproxy_config). */
+static int userproxy_setup(struct cachetd *d, const char *socket)
+{
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    char *dir;
+
+    if (socket == NULL) {
+        if (rt == NULL || rt[0] != '/') {
+            fprintf(stderr, _("gssproxy: -u needs XDG_RUNTIME_DIR (or -s SOCKET)\n"));
+            return -1;
+        }
+        dir = talloc_asprintf(d, "%s/gssproxy", rt);
+        if (dir == NULL || (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
+            fprintf(stderr, _("gssproxy: cannot create %s: %s\n"), dir != NULL ? dir : rt,
+                    strerror(errno));
+            return -1;
+        }
+        socket = talloc_asprintf(d, "%s/default.sock", dir);
+    }
+    d->gp_config_text = talloc_asprintf(d, "[gssproxy]\n  worker threads = 2\n"
+                                        "[service/userproxy]\n  mechs = krb5\n  euid = %u\n"
+                                        "  allow_client_ccache_sync = yes\n",
+                                        (unsigned)geteuid());
+    if (socket == NULL || d->gp_config_text == NULL ||
+        set_path(d->cfg.gssproxy_socket, socket, "socket") != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Run with gssproxy's command line: the GSS-Proxy service only (no KCM listener, no control
+ * socket, nothing stored on disk), configured by gssproxy's files and flags; cachetd's own
+ * file (optional) still sets logging, memory locking and limits. */
+static int main_gpcompat(int argc, char **argv)
+{
+    struct cachetd_gpcompat gc;
+    struct cachetd *d;
+    char err[1024];
+    int ret = cachetd_gpcompat_parse(argc, argv, &gc, stderr);
+
+    if (ret >= 0) {
+        return ret;
+    }
+    d = talloc_zero(NULL, struct cachetd);
+    if (d == NULL) {
+        return 1;
+    }
+    d->ready_fd = -1;
+    d->gpcompat = true;
+    d->config_path = gc.cachet_config != NULL ? gc.cachet_config
+                                              : SYSCONFDIR "/cachet/cachet.conf";
+    d->config_missing_ok = gc.cachet_config == NULL;
+    if (cachetd_conf_load(&d->cfg, d->config_path, d->config_missing_ok, err, sizeof(err)) != 0) {
+        fprintf(stderr, _("gssproxy: invalid cachetd configuration: %s\n"), err);
+        talloc_free(d);
+        return 1;
+    }
+    d->cfg.gssproxy = true;
+    d->cfg.storage = CACHETD_STORAGE_MEMORY;
+    memcpy(d->cfg.control_socket, "-", 2);
+    ret = 0;
+    if (gc.userproxy) {
+        ret = userproxy_setup(d, gc.socket);
+        d->idle_timeout = gc.idle_timeout;
+    } else {
+        /* gssproxy reads the directory only without -c, unless -C names one. */
+        const char *dir = gc.config_dir != NULL ? gc.config_dir
+                                                : (gc.config != NULL ? "-" : GP_DEFAULT_CONFIG_DIR);
+        if (set_path(d->cfg.gssproxy_config, gc.config != NULL ? gc.config : GP_DEFAULT_CONFIG,
+                     "config") != 0 ||
+            set_path(d->cfg.gssproxy_config_dir, dir, "configdir") != 0 ||
+            set_path(d->cfg.gssproxy_socket, gc.socket != NULL ? gc.socket : GP_DEFAULT_SOCKET,
+                     "socket") != 0) {
+            ret = -1;
+        }
+        d->pid_file = gc.pid_file;
+    }
+    if (ret != 0) {
+        talloc_free(d);
+        return 1;
+    }
+    d->force_debug = gc.debug_level > 0;
+    if (d->force_debug) {
+        d->cfg.log_level = UTIL_LOG_DEBUG;
+    }
+    util_log_set_level((enum util_log_level)d->cfg.log_level);
+    if (gc.syslog_status) {
+        util_log(UTIL_LOG_DEBUG, "--syslog-status: GSS failures are logged at debug level");
+    }
+    ret = run(d, gc.daemonize);
+    talloc_free(d);
+    return ret;
 }
 
 int main(int argc, char **argv)
@@ -546,10 +783,14 @@ int main(int argc, char **argv)
 #ifdef ENABLE_NLS
     bindtextdomain(PACKAGE, LOCALEDIR);
 #endif
+    if (cachetd_gpcompat_wanted(&argc, argv)) {
+        return main_gpcompat(argc, argv);
+    }
     d = talloc_zero(NULL, struct cachetd);
     if (d == NULL) {
         return 1;
     }
+    d->ready_fd = -1;
     d->config_path = SYSCONFDIR "/cachet/cachet.conf";
     d->config_missing_ok = true;
     while ((opt = getopt_long(argc, argv, "c:s:DdVh", longopts, NULL)) != -1) {
@@ -602,6 +843,7 @@ int main(int argc, char **argv)
     }
     if (debug) {
         d->cfg.log_level = UTIL_LOG_DEBUG;
+        d->force_debug = true;
     }
     util_log_set_level((enum util_log_level)d->cfg.log_level);
     ret = run(d, daemonize);

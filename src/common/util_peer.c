@@ -52,23 +52,54 @@ static uint32_t read_audit_session(pid_t pid)
     return (uint32_t)v;
 }
 
-/* Field 22 of /proc/<pid>/stat; the comm field (2) may contain spaces and parentheses, so
- * count from the last ')'. */
-static uint64_t read_starttime(pid_t pid)
+bool util_peer_parse_stat(const char *stat, uint64_t *starttime, bool *kthread)
 {
-    char buf[1024];
-    char *p;
+    /* The comm field (2) may contain spaces and parentheses: count from the last ')'. Field 9
+     * is the task flags, field 22 the start time. */
+    const char *p = strrchr(stat, ')');
+    unsigned long flags = 0;
     int field = 2;
+    char *end;
 
-    if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0 || (p = strrchr(buf, ')')) == NULL) {
-        return 0;
+    if (p == NULL) {
+        return false;
     }
+    p++;
     while (*p != '\0' && field < 22) {
         if (*p++ == ' ') {
             field++;
+            if (field == 9) {
+                flags = strtoul(p, &end, 10);
+                if (end == p) {
+                    return false;
+                }
+            }
         }
     }
-    return field == 22 ? strtoull(p, NULL, 10) : 0;
+    if (field != 22) {
+        return false;
+    }
+    *starttime = strtoull(p, &end, 10);
+    *kthread = (flags & UTIL_PF_KTHREAD) != 0;
+    return end != p;
+}
+
+/* Start time (0 if unknown) and whether the task is a kernel thread. */
+static uint64_t read_starttime(pid_t pid, bool *kthread)
+{
+    char buf[1024];
+    uint64_t start = 0;
+    bool kt = false;
+
+    if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0 ||
+        !util_peer_parse_stat(buf, &start, &kt)) {
+        start = 0;
+        kt = false;
+    }
+    if (kthread != NULL) {
+        *kthread = kt;
+    }
+    return start;
 }
 
 static void read_exe(pid_t pid, char *out, size_t len)
@@ -141,6 +172,7 @@ static void forget_proc_facts(struct util_peer *out)
     out->starttime = 0;
     out->exe[0] = '\0';
     out->cgroup[0] = '\0';
+    out->kthread = false;
 }
 
 /* The /proc facts cost a dozen system calls; user-scope KCM never needs them, so they are
@@ -172,11 +204,15 @@ void util_peer_details(struct util_peer *peer)
     }
     /* Without a pidfd, an unchanged start time around the reads is the best available check
      * that the pid was not recycled meanwhile (it cannot see a recycle before the first read). */
-    start_before = read_starttime(pid);
+    start_before = read_starttime(pid, &peer->kthread);
     peer->audit_session = read_audit_session(pid);
-    read_exe(pid, peer->exe, sizeof(peer->exe));
+    /* A kernel thread (the kernel's RPC client reconnecting from an nfsd thread) has no
+     * executable: it must never pass for a program. */
+    if (!peer->kthread) {
+        read_exe(pid, peer->exe, sizeof(peer->exe));
+    }
     read_cgroup(pid, peer->cgroup, sizeof(peer->cgroup));
-    peer->starttime = read_starttime(pid);
+    peer->starttime = read_starttime(pid, NULL);
     if (peer->pidfd >= 0 ? !pidfd_is(peer->pidfd, pid)
                          : (start_before == 0 || peer->starttime != start_before)) {
         forget_proc_facts(peer); /* peer gone or pid recycled */

@@ -24,12 +24,19 @@ struct util_peer {
      * value is also left empty. Read these only after util_peer_details(). */
     bool details_known;
     uint64_t starttime;                 /* /proc/<pid>/stat field 22; 0 if unknown */
-    char exe[UTIL_PEER_EXE_MAX];        /* readlink /proc/<pid>/exe */
+    char exe[UTIL_PEER_EXE_MAX];        /* readlink /proc/<pid>/exe; "" for kernel threads */
+    bool kthread;                       /* PF_KTHREAD in /proc/<pid>/stat */
     char cgroup[UTIL_PEER_CGROUP_MAX];  /* cgroup v2 path ("0::"), else "name=systemd" path */
     /* Per-connection bookkeeping owned by access/ (which denials were already logged). Not
      * identity: the only field written after accept. */
     uint32_t access_logged;
 };
+
+#define UTIL_PF_KTHREAD 0x00200000UL /* include/linux/sched.h */
+
+/* Parse a /proc/<pid>/stat line: start time (field 22) and the PF_KTHREAD task flag (field 9).
+ * False if the line is malformed. */
+bool util_peer_parse_stat(const char *stat, uint64_t *starttime, bool *kthread);
 
 /* Returns 0 or an errno. The pidfd (if any) belongs to the caller: util_peer_release(). */
 int util_peer_from_socket(int fd, struct util_peer *out);

@@ -509,8 +509,25 @@ static int add_socket(struct gp_conf *conf, const char *path)
     return 0;
 }
 
+static struct gp_conf *load(TALLOC_CTX *ctx, const char *file, const char *dir,
+                            const char *text, const char *default_socket, char *err,
+                            size_t errlen);
+
 struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
                              const char *default_socket, char *err, size_t errlen)
+{
+    return load(ctx, file, dir, NULL, default_socket, err, errlen);
+}
+
+struct gp_conf *gp_conf_load_text(TALLOC_CTX *ctx, const char *text, const char *default_socket,
+                                  char *err, size_t errlen)
+{
+    return load(ctx, NULL, NULL, text, default_socket, err, errlen);
+}
+
+static struct gp_conf *load(TALLOC_CTX *ctx, const char *file, const char *dir,
+                            const char *text, const char *default_socket, char *err,
+                            size_t errlen)
 {
     struct gp_conf *conf = talloc_zero(ctx, struct gp_conf);
     struct parse_state ps = { .conf = conf };
@@ -528,6 +545,9 @@ struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
         goto fail;
     }
     if (dir != NULL && dir[0] != '\0' && parse_dir(&ps, dir, err, errlen) != 0) {
+        goto fail;
+    }
+    if (text != NULL && parse_text(&ps, "(built-in)", text, err, errlen) != 0) {
         goto fail;
     }
     if (add_socket(conf, default_socket) != 0) {
@@ -555,6 +575,11 @@ struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
         if (s->socket != NULL && add_socket(conf, s->socket) != 0) {
             goto fail;
         }
+        if (s->kernel_nfsd && s->program != NULL) {
+            util_log(UTIL_LOG_WARNING, "service/%s: kernel_nfsd with program = %s: the kernel "
+                     "reconnects from nfsd threads, whose executable cannot be read, and only "
+                     "its first connection comes from cachetd itself", s->name, s->program);
+        }
         conf->kernel_nfsd |= s->kernel_nfsd;
         init_handle_key(conf, s);
         if (s->handle_key == NULL) {
@@ -580,7 +605,10 @@ const struct gp_svc *gp_conf_match(const struct gp_conf *conf, uid_t uid, const 
         if (!s->any_uid && s->euid != uid) {
             continue;
         }
-        if (s->program != NULL && strcmp(s->program, exe) != 0) {
+        /* A program must be proven: an unknown executable (kernel threads, which is where
+         * the kernel's reconnects come from, a pid outside our namespace, a peer gone
+         * before we looked) never matches one. */
+        if (s->program != NULL && (exe == NULL || strcmp(s->program, exe) != 0)) {
             continue;
         }
         if (strcmp(ssock, socket) != 0) {

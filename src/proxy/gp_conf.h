@@ -61,12 +61,17 @@ struct gp_conf {
 struct gp_conf *gp_conf_load(TALLOC_CTX *ctx, const char *file, const char *dir,
                              const char *default_socket, char *err, size_t errlen);
 
+/* Load a built-in configuration text (gssproxy -u) exactly as gp_conf_load loads files. */
+struct gp_conf *gp_conf_load_text(TALLOC_CTX *ctx, const char *text, const char *default_socket,
+                                  char *err, size_t errlen);
+
 /* Parse a gssproxy.conf-format text (tests, fuzz): no keytab lookup. */
 int gp_conf_parse_text(struct gp_conf *conf, const char *name, const char *text, char *err,
                        size_t errlen);
 
 /* First matching service for a peer on a listening socket, in configuration order, or NULL.
- * exe is the peer's executable ("" if unknown). */
+ * exe is the peer's executable, "" or NULL if unknown (kernel threads): then no service with
+ * program = matches. */
 const struct gp_svc *gp_conf_match(const struct gp_conf *conf, uid_t uid, const char *exe,
                                    const char *socket);
 

@@ -19,6 +19,15 @@
 #define IN_SMALL 4096
 #define IN_MAX (GP_RPC_MAX_RECORD + 4 * GP_RPC_MAX_FRAGMENTS)
 
+/* The peer's executable for logs; the kernel's reconnects come from nfsd kernel threads. */
+static const char *peer_what(const struct util_peer *p)
+{
+    if (p->kthread) {
+        return "kernel thread";
+    }
+    return p->exe[0] != '\0' ? p->exe : "executable unknown";
+}
+
 static void conn_close(struct gp_conn *c);
 static void conn_input(struct gp_conn *c);
 static void conn_flush(struct gp_conn *c);
@@ -305,7 +314,7 @@ static bool handle_record(struct gp_conn *c, size_t consumed, size_t reclen)
     svc = gp_conf_match(gp->conf, c->peer.uid, c->peer.exe, c->sock_path);
     if (svc == NULL) {
         util_log(UTIL_LOG_WARNING, "gssproxy: no service matches uid %u (%s) on %s: closing",
-                 (unsigned)c->peer.uid, c->peer.exe[0] ? c->peer.exe : "?", c->sock_path);
+                 (unsigned)c->peer.uid, peer_what(&c->peer), c->sock_path);
         util_secmem_free(rec);
         return false;
     }
@@ -497,5 +506,5 @@ void gp_accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_
         return;
     }
     util_log(UTIL_LOG_DEBUG, "gssproxy: connection from uid %u pid %d (%s) on %s",
-             (unsigned)c->peer.uid, (int)c->peer.pid, c->peer.exe, l->path);
+             (unsigned)c->peer.uid, (int)c->peer.pid, peer_what(&c->peer), l->path);
 }

@@ -146,6 +146,15 @@ static char *status_string(TALLOC_CTX *m, uint32_t code, int type, gss_const_OID
     return out;
 }
 
+char *gp_status_text(TALLOC_CTX *m, uint32_t maj, uint32_t min, gss_const_OID mech)
+{
+    char *g = status_string(m, maj, GSS_C_GSS_CODE, GSS_C_NO_OID);
+    char *k = min != 0 ? status_string(m, min, GSS_C_MECH_CODE, mech) : NULL;
+
+    return talloc_asprintf(m, "%s (major 0x%x)%s%s", g != NULL ? g : "?", (unsigned)maj,
+                           k != NULL ? ": " : "", k != NULL ? k : "");
+}
+
 void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
                    gss_const_OID mech)
 {

@@ -336,13 +336,21 @@ bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usa
     return true;
 }
 
-static bool usage_allowed(const struct gp_svc *s, gss_cred_usage_t usage)
+/* cred_usage of the service: a BOTH request narrows to it (as gssproxy), another usage is
+ * refused. */
+static bool usage_allowed(const struct gp_svc *s, gss_cred_usage_t *usage)
 {
     switch (s->cred_usage) {
     case GP_USAGE_INITIATE:
-        return usage == GSS_C_INITIATE;
+        if (*usage == GSS_C_BOTH) {
+            *usage = GSS_C_INITIATE;
+        }
+        return *usage == GSS_C_INITIATE;
     case GP_USAGE_ACCEPT:
-        return usage == GSS_C_ACCEPT;
+        if (*usage == GSS_C_BOTH) {
+            *usage = GSS_C_ACCEPT;
+        }
+        return *usage == GSS_C_ACCEPT;
     default:
         return true;
     }
@@ -357,17 +365,23 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
     gss_name_t def = GSS_C_NO_NAME;
     const char *keytab = NULL;
     bool have_ccache = false, have_client_kt = false;
-    bool service_self = !gc->has_target && (gc->peer.uid == gc->svc->euid || gc->svc->any_uid);
+    /* gssproxy's "user request": a peer other than the service's euid (allow_any_uid lets it
+     * in, it does not make it the service), or a uid named by a trusted caller. Only the
+     * service itself may use its keytab as a client identity. */
+    bool user_request = gc->has_target || gc->peer.uid != gc->svc->euid;
+    bool service_self = !user_request;
+    bool impersonate;
     uid_t target = gc->has_target ? gc->target_uid : gc->peer.uid;
     uint32_t maj, tmp;
 
     struct accept_cache *cache = NULL;
 
     *out = GSS_C_NO_CREDENTIAL;
-    if (!usage_allowed(gc->svc, usage)) {
+    if (!usage_allowed(gc->svc, &usage)) {
         *min = EACCES;
         return GSS_S_FAILURE;
     }
+    impersonate = gc->svc->impersonate && user_request && usage != GSS_C_ACCEPT;
     if (usage == GSS_C_ACCEPT && desired == GSS_C_NO_NAME &&
         gc->svc->krb5_principal == NULL && (cache = accept_cache()) != NULL) {
         for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
@@ -408,9 +422,16 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
             desired = def;
         }
     }
-    /* The service acting as itself initiates from its own keytab. */
-    if (usage == GSS_C_INITIATE && service_self && keytab != NULL &&
-        (gc->svc->trusted || desired != GSS_C_NO_NAME)) {
+    if (impersonate && keytab == NULL && !have_client_kt && store.count > 0) {
+        util_log(UTIL_LOG_WARNING, "gssproxy: service %s: impersonate needs a keytab: or "
+                 "client_keytab: in cred_store", gc->svc->name);
+        *min = EINVAL;
+        return GSS_S_CRED_UNAVAIL;
+    }
+    /* The service acting as itself (or as the impersonator) initiates from its own keytab. */
+    if (keytab != NULL && ((usage == GSS_C_INITIATE && service_self &&
+                            (gc->svc->trusted || desired != GSS_C_NO_NAME)) ||
+                           impersonate)) {
         for (size_t i = 0; i < store.count; i++) {
             if (strcmp(el[i].key, "client_keytab") == 0) {
                 el[i].value = keytab;
@@ -432,7 +453,9 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
         el[store.count].key = "ccache";
         el[store.count].value = gc->mem_ccache;
         store.count++;
-        if (gc->kcm != NULL) {
+        /* The user's own tickets seed the call's ccache; an impersonating service starts
+         * from its keytab only. */
+        if (gc->kcm != NULL && !impersonate) {
             krb5_ccache cc;
             if (krb5_cc_resolve(gc->k5, gc->mem_ccache, &cc) == 0) {
                 int n = gp_kcm_seed(gc->k5, cc, gc->kcm, gc->kcm_len);
@@ -441,6 +464,12 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
                          (unsigned)gc->peer.uid, n);
             }
         }
+    }
+    if (impersonate) {
+        /* The user is the peer (or the uid named): a desired name does not choose it. */
+        gss_release_name(&tmp, &def);
+        return gp_cred_impersonate_uid(min, gc, store.count > 0 ? &store : GSS_C_NO_CRED_STORE,
+                                       target, usage, out);
     }
     maj = gss_acquire_cred_from(min, desired, GSS_C_INDEFINITE, &mechs, usage,
                                 store.count > 0 ? &store : GSS_C_NO_CRED_STORE, out, NULL,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/util_buf.h"
+#include "common/util_log.h"
 #include "common/util_secmem.h"
 #include "proxy/gp_rpc.h"
 
@@ -127,6 +128,20 @@ uint8_t *gp_proc_execute(struct gp_call *gc, uint32_t xid, uint32_t proc, const 
         return reply_with(xid, GP_RPC_GARBAGE_ARGS, out_len);
     }
     r = d->fn(gc, arg, res);
+    if (r == 0) {
+        /* Every result starts with its gssx_status. Clients may not show it (Debian's 0.9.1
+         * interposer reports a remote failure as GSS_S_FAILURE/0), so the log does. */
+        const gssx_status *st = res;
+        if (GSS_ERROR(st->major_status) && util_log_get_level() >= UTIL_LOG_DEBUG) {
+            util_log(UTIL_LOG_DEBUG, "gssproxy: %s for service %s, uid %u: %.*s%s%.*s", d->name,
+                     gc->svc->name, (unsigned)gc->peer.uid,
+                     (int)st->major_status_string.utf8string_len,
+                     st->major_status_string.utf8string_val,
+                     st->minor_status_string.utf8string_len > 0 ? ": " : "",
+                     (int)st->minor_status_string.utf8string_len,
+                     st->minor_status_string.utf8string_val);
+        }
+    }
     if (r != 0) {
         out = reply_with(xid, GP_RPC_SYSTEM_ERR, out_len);
     } else {

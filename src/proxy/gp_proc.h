@@ -73,6 +73,8 @@ int gp_opt_add(TALLOC_CTX *m, gssx_option **opts, u_int *n, const char *name, co
 
 void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
                    gss_const_OID mech);
+/* "major text (major 0x..): minor text" for logs. */
+char *gp_status_text(TALLOC_CTX *m, uint32_t maj, uint32_t min, gss_const_OID mech);
 uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out);
 uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *x);
 /* Export a context (consumes *ctx) into out. */
@@ -93,6 +95,12 @@ uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
                         gss_cred_id_t *out);
 uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
                          gss_name_t desired, gss_cred_id_t *out);
+/* impersonate = yes (gp_impersonate.c): the user of uid, from the service's own credential in
+ * store (krb5_principal or the keytab's first entry) by s4u2self, presented to the service
+ * itself so that the result can also do s4u2proxy. */
+uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc,
+                                 gss_const_key_value_set_t store, uid_t uid,
+                                 gss_cred_usage_t usage, gss_cred_id_t *out);
 /* Release a cred unless it is this thread's cached acceptor cred. */
 void gp_cred_release(gss_cred_id_t *cred);
 bool gp_cred_is_cached(gss_cred_id_t cred);

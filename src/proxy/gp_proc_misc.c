@@ -250,6 +250,9 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
             res->output_cred_handle = arg->input_cred_handle;
             goto done;
         }
+        util_log(UTIL_LOG_DEBUG, "gssproxy: ACQUIRE_CRED: the input handle is %s: acquiring "
+                 "anew", maj != GSS_S_COMPLETE ? "not importable"
+                         : (cred == GSS_C_NO_CREDENTIAL ? "not ours" : "expired or unusable"));
         gp_cred_release(&cred);
         maj = GSS_S_COMPLETE;
     }

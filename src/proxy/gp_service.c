@@ -244,8 +244,11 @@ static int service_destructor(struct gp_service *gp)
 static struct gp_conf *load(struct gp_service *gp)
 {
     char err[1024];
-    struct gp_conf *conf = gp_conf_load(NULL, gp->opts.config_file, gp->opts.config_dir,
-                                        gp->opts.socket, err, sizeof(err));
+    struct gp_conf *conf =
+        gp->opts.config_text != NULL
+            ? gp_conf_load_text(NULL, gp->opts.config_text, gp->opts.socket, err, sizeof(err))
+            : gp_conf_load(NULL, gp->opts.config_file, gp->opts.config_dir, gp->opts.socket,
+                           err, sizeof(err));
 
     if (conf == NULL) {
         util_log(UTIL_LOG_ERROR, "gssproxy: configuration error: %s", err);
@@ -288,6 +291,9 @@ int gp_service_start(TALLOC_CTX *ctx, struct tevent_context *ev,
     }
     gp->opts.config_file = talloc_strdup(gp, none_is_empty(opts->config_file));
     gp->opts.config_dir = talloc_strdup(gp, none_is_empty(opts->config_dir));
+    if (opts->config_text != NULL) {
+        gp->opts.config_text = talloc_strdup(gp, opts->config_text);
+    }
     gp->opts.socket = talloc_strdup(gp, opts->socket ? opts->socket : GP_DEFAULT_SOCKET);
     if (opts->use_gss_proxy != NULL) {
         gp->opts.use_gss_proxy = talloc_strdup(gp, opts->use_gss_proxy);
@@ -358,4 +364,9 @@ void gp_service_reload(struct gp_service *gp)
 void gp_service_stop(struct gp_service *gp)
 {
     talloc_free(gp);
+}
+
+bool gp_service_idle(const struct gp_service *gp)
+{
+    return gp == NULL || (gp->conns == NULL && gp->inflight == 0);
 }

@@ -21,6 +21,7 @@
 struct gp_service_options {
     const char *config_file; /* gssproxy.conf; "", "-" or "none": none */
     const char *config_dir;  /* NN-*.conf snippets; "", "-" or "none": none */
+    const char *config_text; /* non-NULL: this built-in text instead of the files (gssproxy -u) */
     const char *socket;      /* default socket (services without socket =) */
     unsigned max_inflight;
     unsigned max_inflight_per_uid;
@@ -40,6 +41,8 @@ int gp_service_start(TALLOC_CTX *ctx, struct tevent_context *ev,
 bool gp_service_owns_fd(const struct gp_service *gp, int fd);
 /* Re-read the configuration; on error the running one stays. */
 void gp_service_reload(struct gp_service *gp);
+/* No connection open and no call running (gssproxy -u --idle-timeout). */
+bool gp_service_idle(const struct gp_service *gp);
 /* Stop: close listeners and connections, wait for running calls, unlink our sockets. */
 void gp_service_stop(struct gp_service *gp);
 

@@ -4,13 +4,18 @@ GP_INTEGRATION_TESTS = \
 	tests/integration/t_gp_rpc.sh \
 	tests/integration/t_gp_kernel.sh \
 	tests/integration/t_gp_interposer.sh \
-	tests/integration/t_gp_kcm.sh
+	tests/integration/t_gp_kcm.sh \
+	tests/integration/t_gp_impersonate.sh \
+	tests/integration/t_gp_cli.sh \
+	tests/integration/t_gp_program.sh \
+	tests/integration/t_gp_s4u2proxy.sh
 
 TESTS += $(GP_INTEGRATION_TESTS)
 EXTRA_DIST += $(GP_INTEGRATION_TESTS) \
 	tests/integration/gp_lib.sh \
 	tests/integration/gpkernel.py \
 	tests/integration/gpcred.py \
+	tests/integration/gpinit.py \
 	tests/integration/gprpc.py
 
 check_PROGRAMS += tests/integration/helpers/gp_pair

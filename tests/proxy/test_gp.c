@@ -1,5 +1,6 @@
 /* Unit tests for the pure parts of src/proxy: record marking, the RPC header codec and the
- * gssproxy.conf reader (files, NN-*.conf directory, precedence, matching, %U). Plain C with
+ * gssproxy.conf reader (files, NN-*.conf directory, precedence, matching, %U), and matching of
+ * the kernel's connections (kernel threads: no executable). Plain C with
  * exit status (no cmocka needed): 0 pass, 1 fail. */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 
 #include "common/util_buf.h"
 #include "common/util_log.h"
+#include "common/util_peer.h"
 #include "common/util_secmem.h"
 #include "proxy/gp_conf.h"
 #include "proxy/gp_rpc.h"
@@ -186,6 +188,93 @@ static void test_conf(void)
     CHECK(system(path) == 0);
 }
 
+/* The kernel's nfsd client reconnects from kernel threads: uid 0, no readable executable. Such a
+ * peer must reach the kernel_nfsd service and never a service with a program it cannot prove,
+ * whatever comes first in the configuration. */
+static void test_kernel_match(void)
+{
+    char dir[] = "/tmp/test_gp_k.XXXXXX";
+    char path[256], err[512];
+    struct gp_conf *conf;
+    const struct gp_svc *s;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/gssproxy.conf", dir);
+    write_file(path, "[service/gssd]\n  mechs = krb5\n  euid = 0\n"
+                     "  socket = /run/gssproxy.sock\n  program = /usr/sbin/rpc.gssd\n"
+                     "[service/nfs-server]\n  mechs = krb5\n  euid = 0\n"
+                     "  socket = /run/gssproxy.sock\n  kernel_nfsd = yes\n  trusted = yes\n"
+                     "[service/prog-only]\n  mechs = krb5\n  euid = 0\n  socket = /s/p.sock\n"
+                     "  program = /usr/sbin/x\n");
+    conf = gp_conf_load(NULL, path, NULL, "/s/default.sock", err, sizeof(err));
+    CHECK(conf != NULL);
+    if (conf == NULL) {
+        fprintf(stderr, "  %s\n", err);
+        return;
+    }
+    /* kernel thread (exe unknown: "" from util_peer, or NULL) -> kernel_nfsd service */
+    s = gp_conf_match(conf, 0, "", "/run/gssproxy.sock");
+    CHECK(s != NULL && strcmp(s->name, "nfs-server") == 0 && s->kernel_nfsd);
+    s = gp_conf_match(conf, 0, NULL, "/run/gssproxy.sock");
+    CHECK(s != NULL && strcmp(s->name, "nfs-server") == 0);
+    /* the program it names still gets the program's service */
+    s = gp_conf_match(conf, 0, "/usr/sbin/rpc.gssd", "/run/gssproxy.sock");
+    CHECK(s != NULL && strcmp(s->name, "gssd") == 0);
+    /* a program service never matches an unknown executable */
+    CHECK(gp_conf_match(conf, 0, "", "/s/p.sock") == NULL);
+    CHECK(gp_conf_match(conf, 0, NULL, "/s/p.sock") == NULL);
+    s = gp_conf_match(conf, 0, "/usr/sbin/x", "/s/p.sock");
+    CHECK(s != NULL && strcmp(s->name, "prog-only") == 0);
+    /* uid still counts */
+    CHECK(gp_conf_match(conf, 1, "", "/run/gssproxy.sock") == NULL);
+    talloc_free(conf);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_peer_stat(void)
+{
+    uint64_t start = 0;
+    bool kt = true;
+    char buf[1024];
+    FILE *f;
+
+    /* kthreadd: flags 2129984 = 0x208040 (PF_KTHREAD), start time 7 */
+    CHECK(util_peer_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 7 "
+                               "0 0 18446744073709551615", &start, &kt));
+    CHECK(kt && start == 7);
+    /* a process whose comm holds ") (" and spaces: flags 0x400100, start time 4242 */
+    CHECK(util_peer_parse_stat("1234 (a) b) (c d) S 1 1234 1234 0 -1 4194560 5 0 0 0 1 1 0 0 "
+                               "20 0 1 0 4242 1000 10", &start, &kt));
+    CHECK(!kt && start == 4242);
+    CHECK(!util_peer_parse_stat("garbage", &start, &kt));
+    CHECK(!util_peer_parse_stat("1 (x) S 1 2 3", &start, &kt));
+    /* live: this process is not a kernel thread */
+    f = fopen("/proc/self/stat", "re");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        CHECK(util_peer_parse_stat(buf, &start, &kt) && !kt && start > 0);
+    }
+    /* live: kthreadd is pid 2 in the initial pid namespace */
+    f = fopen("/proc/2/stat", "re");
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        if (strstr(buf, "(kthreadd)") != NULL) {
+            CHECK(util_peer_parse_stat(buf, &start, &kt) && kt);
+        } else {
+            printf("test_gp: pid 2 is not kthreadd (a pid namespace): live kernel-thread check "
+                   "not run\n");
+        }
+    } else {
+        printf("test_gp: /proc/2/stat unreadable: live kernel-thread check not run\n");
+    }
+}
+
 int main(void)
 {
     const char *why;
@@ -195,6 +284,8 @@ int main(void)
     setenv("KRB5_KTNAME", "FILE:/nonexistent/default.keytab", 1);
     test_rpc();
     test_conf();
+    test_kernel_match();
+    test_peer_stat();
     if (failures) {
         fprintf(stderr, "test_gp: %d failures\n", failures);
         return 1;
