@@ -43,6 +43,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as krb5-kdc, slapd, heimdal-kcm and sssd-kcm would start their system daemons
+# on install, listening beyond loopback or on the default sockets our tests stay away from.
+# The tests start their own instances, so forbid service starts for the duration of the
+# install (Debian's policy-rc.d protocol: exit 101), unless the machine already has a policy.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# cachet scripts/deps.sh: no service starts during this install\nexit 101\n' |
+        $SUDO tee "$POLICY" >/dev/null && $SUDO chmod 0755 "$POLICY" &&
+        trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
 # krb5-kdc/krb5-admin-server ask debconf questions (realm, servers); with the
 # noninteractive frontend they take defaults and we never use the system KDC.
