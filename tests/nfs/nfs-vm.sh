@@ -11,7 +11,9 @@
 #   -> nfsd exporting a tmpfs sec=krb5:krb5i:krb5p -> rpc.gssd -> mount sec=krb5
 #   -> alice without a ticket is refused; with one she writes and reads a file
 #   -> the same with sec=krb5i; krb5p reported only (6.1.192+ fails it with any daemon)
-#   -> cachetd must have served the kernel's ACCEPT_SEC_CONTEXT calls and still run.
+#   -> cachetd must have served the kernel's ACCEPT_SEC_CONTEXT calls and still run;
+#   -> cachetd restarts without writing use-gss-proxy: the kernel reconnects from an nfsd
+#      thread (a kernel thread, no executable) and a new mount is served by nfs-server.
 # NFSVM_MODE=negative kills cachetd after the kernel switched to it: the krb5 mount must fail
 # (it hangs until the guest's 120 s timeout).
 #
@@ -248,6 +250,33 @@ n=$(grep -c 'ACCEPT_SEC_CONTEXT for service nfs-server' /tmp/cachetd.log)
 step "cachetd served $n kernel ACCEPT_SEC_CONTEXT calls"
 kill $CD; wait $CD
 step "cachetd exited with status $?"
+
+# A live kernel reconnect: a new cachetd that does NOT write use-gss-proxy (a write would make
+# the kernel connect again from the writer, cachetd itself). The kernel's client still points
+# at /run/gssproxy.sock; its next upcall reconnects from the nfsd thread that needs it, a
+# kernel thread without an executable, which must still be served by the kernel_nfsd service.
+sed 's|^gssproxy = yes|gssproxy = yes\ngssproxy_kernel_file = /tmp/no-use-gss-proxy|' \
+    /etc/cachet/cachet.conf >/tmp/cachet-reconnect.conf
+echo -1 >/tmp/no-use-gss-proxy
+cachetd -c /tmp/cachet-reconnect.conf >/tmp/cachetd2.out 2>/tmp/cachetd2.log &
+CD=$!
+i=0
+while ! grep -q '^cachetd: ready' /tmp/cachetd2.out 2>/dev/null && [ $i -lt 100 ]; do
+    sleep 0.1; i=$((i+1))
+done
+kill -0 $CD 2>/dev/null || fail "second cachetd exited: $(tail -3 /tmp/cachetd2.log | tr '\n' ' ')"
+step "second cachetd pid $CD on /run/gssproxy.sock (use-gss-proxy left alone)"
+mount -t nfs4 -o sec=krb5 nfsvm.test:/srv/nfs /mnt/nfs || fail "mount sec=krb5 after the restart"
+got=$(asalice cat /mnt/nfs/alice/hello.txt) || fail "read as alice after the restart"
+[ "$got" = "hello from alice via krb5 nfs and cachetd" ] || fail "content after restart: '$got'"
+umount /mnt/nfs 2>/dev/null
+grep -q 'gssproxy: connection from uid 0 pid [0-9]* (kernel thread) on /run/gssproxy.sock' \
+    /tmp/cachetd2.log || fail "the second cachetd saw no connection from a kernel thread"
+n=$(grep -c 'ACCEPT_SEC_CONTEXT for service nfs-server' /tmp/cachetd2.log)
+[ "$n" -ge 1 ] || fail "the kernel's reconnected upcalls were not served by nfs-server"
+step "kernel reconnected from an nfsd thread; $n ACCEPT_SEC_CONTEXT calls served by nfs-server"
+kill $CD; wait $CD
+step "second cachetd exited with status $?"
 echo "NFSVM-RESULT PASS"
 finish
 GUESTINIT
