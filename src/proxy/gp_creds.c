@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/util_log.h"
@@ -21,14 +22,28 @@
 #define GP_MAX_GROUPS 65536
 #define ACCEPT_CACHE_SLOTS 8
 
-/* Acceptor credentials from a service keytab, cached per worker thread: acquiring them means a
- * krb5 context, a keytab open and scan on every call, while the cred only names the keytab
- * (which the accept reads anyway, so rotated keys are seen). Keyed by configuration load,
- * service and target uid (cred_store may say %U); never shared between threads. */
+/* Acceptor credentials from a service keytab, cached per worker thread: acquiring them means
+ * krb5 contexts, a keytab open and scan and (with krb5_principal) a name import on every call.
+ * What such a cred holds (MIT krb5 1.20): the keytab's name and an open handle, the acceptor
+ * principal (or none), the replay cache's name: no key. The accept reads the keys from the
+ * keytab file every time and stores into the replay cache file every time, as without the
+ * cache, so replay detection is unchanged and a key added to the keytab (kadmin ktadd) is used
+ * at once. The keytab's identity (device, inode, size, mtime) is kept anyway: if the file is
+ * replaced, removed or rewritten the cred is acquired again, so errors are those of a fresh
+ * acquisition. Keyed by configuration load, service, target uid and whether the service acts
+ * as itself (krb5_principal applies); slots of an older load are released on the next lookup
+ * after a reload; never shared between threads. */
 struct accept_slot {
     uint64_t generation;
     const struct gp_svc *svc;
     uid_t uid;
+    bool self;
+    bool have_kt;      /* keytab identity below is valid */
+    char *keytab;      /* expanded keytab path (malloc), or NULL: none named */
+    dev_t kt_dev;
+    ino_t kt_ino;
+    off_t kt_size;
+    struct timespec kt_mtime;
     gss_cred_id_t cred;
 };
 
@@ -40,13 +55,21 @@ struct accept_cache {
 static pthread_key_t accept_key;
 static pthread_once_t accept_once = PTHREAD_ONCE_INIT;
 
+static void slot_clear(struct accept_slot *sl)
+{
+    OM_uint32 tmp;
+
+    gss_release_cred(&tmp, &sl->cred);
+    free(sl->keytab);
+    memset(sl, 0, sizeof(*sl));
+}
+
 static void accept_cache_free(void *p)
 {
     struct accept_cache *c = p;
-    OM_uint32 tmp;
 
     for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
-        gss_release_cred(&tmp, &c->slot[i].cred);
+        slot_clear(&c->slot[i]);
     }
     free(c);
 }
@@ -66,6 +89,108 @@ static struct accept_cache *accept_cache(void)
         pthread_setspecific(accept_key, c);
     }
     return c;
+}
+
+/* "FILE:/path" or "/path" -> the path; other keytab types have no file to watch. */
+static const char *keytab_file(const char *kt)
+{
+    if (kt == NULL) {
+        return NULL;
+    }
+    if (strncmp(kt, "FILE:", 5) == 0 || strncmp(kt, "WRFILE:", 7) == 0) {
+        return strchr(kt, ':') + 1;
+    }
+    return kt[0] == '/' ? kt : NULL;
+}
+
+static void keytab_stamp(struct accept_slot *sl)
+{
+    const char *f = keytab_file(sl->keytab);
+    struct stat st;
+
+    sl->have_kt = f != NULL && stat(f, &st) == 0;
+    if (sl->have_kt) {
+        sl->kt_dev = st.st_dev;
+        sl->kt_ino = st.st_ino;
+        sl->kt_size = st.st_size;
+        sl->kt_mtime = st.st_mtim;
+    }
+}
+
+/* The keytab the cred was acquired from is still the same file with the same content. */
+static bool keytab_unchanged(const struct accept_slot *sl)
+{
+    const char *f = keytab_file(sl->keytab);
+    struct stat st;
+
+    if (sl->keytab == NULL) {
+        return true; /* the default keytab: MIT resolves it per accept */
+    }
+    if (f == NULL) {
+        return true; /* not a file (MEMORY:, KEYRING:...): read per accept anyway */
+    }
+    if (stat(f, &st) != 0) {
+        return !sl->have_kt;
+    }
+    return sl->have_kt && st.st_dev == sl->kt_dev && st.st_ino == sl->kt_ino &&
+           st.st_size == sl->kt_size && st.st_mtim.tv_sec == sl->kt_mtime.tv_sec &&
+           st.st_mtim.tv_nsec == sl->kt_mtime.tv_nsec;
+}
+
+/* A cached acceptor cred for this call, or NO_CREDENTIAL. Drops slots of older loads and slots
+ * whose keytab changed. */
+static gss_cred_id_t accept_cache_get(struct accept_cache *c, const struct gp_call *gc, uid_t uid,
+                                      bool self)
+{
+    gss_cred_id_t found = GSS_C_NO_CREDENTIAL;
+
+    for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
+        struct accept_slot *sl = &c->slot[i];
+        if (sl->cred == GSS_C_NO_CREDENTIAL) {
+            continue;
+        }
+        if (sl->generation != gc->conf->generation) {
+            slot_clear(sl); /* reloaded: the service may be gone or changed */
+            continue;
+        }
+        if (found == GSS_C_NO_CREDENTIAL && sl->svc == gc->svc && sl->uid == uid &&
+            sl->self == self) {
+            if (!keytab_unchanged(sl)) {
+                util_log(UTIL_LOG_DEBUG, "gssproxy: service %s: keytab %s changed, acquiring "
+                         "again", gc->svc->name, sl->keytab);
+                slot_clear(sl);
+                continue;
+            }
+            found = sl->cred;
+        }
+    }
+    return found;
+}
+
+static void accept_cache_put(struct accept_cache *c, const struct gp_call *gc, uid_t uid,
+                             bool self, const char *keytab, gss_cred_id_t cred)
+{
+    struct accept_slot *sl = NULL;
+
+    for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS && sl == NULL; i++) {
+        if (c->slot[i].cred == GSS_C_NO_CREDENTIAL) {
+            sl = &c->slot[i];
+        }
+    }
+    if (sl == NULL) {
+        sl = &c->slot[c->next++ % ACCEPT_CACHE_SLOTS];
+    }
+    slot_clear(sl);
+    if (keytab != NULL && (sl->keytab = strdup(keytab)) == NULL) {
+        /* Not cached: the caller releases it as any other cred. */
+        return;
+    }
+    sl->generation = gc->conf->generation;
+    sl->svc = gc->svc;
+    sl->uid = uid;
+    sl->self = self;
+    keytab_stamp(sl);
+    sl->cred = cred;
 }
 
 bool gp_cred_is_cached(gss_cred_id_t cred)
@@ -368,16 +493,11 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
         *min = EACCES;
         return GSS_S_FAILURE;
     }
-    if (usage == GSS_C_ACCEPT && desired == GSS_C_NO_NAME &&
-        gc->svc->krb5_principal == NULL && (cache = accept_cache()) != NULL) {
-        for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
-            struct accept_slot *sl = &cache->slot[i];
-            if (sl->cred != GSS_C_NO_CREDENTIAL && sl->generation == gc->conf->generation &&
-                sl->svc == gc->svc && sl->uid == target) {
-                *out = sl->cred;
-                *min = 0;
-                return GSS_S_COMPLETE;
-            }
+    if (usage == GSS_C_ACCEPT && desired == GSS_C_NO_NAME && (cache = accept_cache()) != NULL) {
+        *out = accept_cache_get(cache, gc, target, service_self);
+        if (*out != GSS_C_NO_CREDENTIAL) {
+            *min = 0;
+            return GSS_S_COMPLETE;
         }
     }
     for (size_t i = 0; i < gc->svc->ncred_store; i++) {
@@ -447,12 +567,7 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
                                 NULL);
     gss_release_name(&tmp, &def);
     if (maj == GSS_S_COMPLETE && cache != NULL) {
-        struct accept_slot *sl = &cache->slot[cache->next++ % ACCEPT_CACHE_SLOTS];
-        gss_release_cred(&tmp, &sl->cred);
-        sl->generation = gc->conf->generation;
-        sl->svc = gc->svc;
-        sl->uid = target;
-        sl->cred = *out;
+        accept_cache_put(cache, gc, target, service_self, keytab, *out);
     }
     return maj;
 }
