@@ -602,29 +602,172 @@ bool gp_cred_target_uid(struct gp_call *gc, const gssx_name *name)
     return true;
 }
 
+/* The account and group list of a local user name, as linux_creds_v1 carries them. getpwnam_r
+ * and getgrouplist run every NSS module of nsswitch.conf (files, systemd's userdb, sssd...):
+ * a third of an nfsd accept's CPU. They are kept for NSS_CACHE_TTL seconds, or until
+ * /etc/passwd or /etc/group changes (an edit through usermod, vipw... is seen at once); the
+ * kernel keeps what we answer for the life of the GSS context anyway. Only mapped names are
+ * kept. Shared by the workers under one mutex. */
+#define NSS_CACHE_SLOTS 64
+#define NSS_CACHE_TTL 5 /* seconds */
+
+struct file_stamp {
+    bool ok;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+struct nss_entry {
+    char name[256];
+    uid_t uid;
+    gid_t gid;
+    int ngroups;
+    gid_t *groups; /* malloc */
+    struct timespec expires;
+    struct file_stamp passwd, group;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct nss_entry e[NSS_CACHE_SLOTS];
+    unsigned next;
+} nss_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct file_stamp file_stamp(const char *path)
+{
+    struct file_stamp fs = { 0 };
+    struct stat st;
+
+    if (stat(path, &st) == 0) {
+        fs.ok = true;
+        fs.dev = st.st_dev;
+        fs.ino = st.st_ino;
+        fs.size = st.st_size;
+        fs.mtime = st.st_mtim;
+    }
+    return fs;
+}
+
+static bool stamp_eq(const struct file_stamp *a, const struct file_stamp *b)
+{
+    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static bool later(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* Found: a talloc copy of the entry's values in *out (3 + n words), true. */
+static bool nss_cache_get(TALLOC_CTX *m, const char *user, const struct file_stamp *pw,
+                          const struct file_stamp *gr, const struct timespec *now,
+                          uint32_t **out, size_t *nwords)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&nss_cache.lock);
+    for (unsigned i = 0; i < NSS_CACHE_SLOTS; i++) {
+        struct nss_entry *e = &nss_cache.e[i];
+        if (e->groups == NULL || strcmp(e->name, user) != 0) {
+            continue;
+        }
+        if (later(now, &e->expires) || !stamp_eq(&e->passwd, pw) || !stamp_eq(&e->group, gr)) {
+            break;
+        }
+        *out = talloc_array(m, uint32_t, 3 + (size_t)e->ngroups);
+        if (*out != NULL) {
+            (*out)[0] = e->uid;
+            (*out)[1] = e->gid;
+            (*out)[2] = (uint32_t)e->ngroups;
+            for (int j = 0; j < e->ngroups; j++) {
+                (*out)[3 + j] = e->groups[j];
+            }
+            *nwords = 3 + (size_t)e->ngroups;
+            found = true;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&nss_cache.lock);
+    return found;
+}
+
+static void nss_cache_put(const char *user, const uint32_t *v, const struct file_stamp *pw,
+                          const struct file_stamp *gr, const struct timespec *now)
+{
+    struct nss_entry *e = NULL;
+    gid_t *groups = malloc(sizeof(gid_t) * (v[2] > 0 ? v[2] : 1));
+
+    if (groups == NULL || strlen(user) >= sizeof(e->name)) {
+        free(groups);
+        return;
+    }
+    for (uint32_t j = 0; j < v[2]; j++) {
+        groups[j] = v[3 + j];
+    }
+    pthread_mutex_lock(&nss_cache.lock);
+    for (unsigned i = 0; i < NSS_CACHE_SLOTS && e == NULL; i++) {
+        if (nss_cache.e[i].groups != NULL && strcmp(nss_cache.e[i].name, user) == 0) {
+            e = &nss_cache.e[i];
+        }
+    }
+    if (e == NULL) {
+        e = &nss_cache.e[nss_cache.next++ % NSS_CACHE_SLOTS];
+    }
+    free(e->groups);
+    snprintf(e->name, sizeof(e->name), "%s", user);
+    e->uid = v[0];
+    e->gid = v[1];
+    e->ngroups = (int)v[2];
+    e->groups = groups;
+    e->expires = *now;
+    e->expires.tv_sec += NSS_CACHE_TTL;
+    e->passwd = *pw;
+    e->group = *gr;
+    pthread_mutex_unlock(&nss_cache.lock);
+}
+
 uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
                         octet_string *out)
 {
     gss_buffer_desc lname = GSS_C_EMPTY_BUFFER;
     struct passwd pw, *res = NULL;
+    struct file_stamp pws, grs;
+    struct timespec now;
     char pwbuf[4096];
     char user[256];
     uint32_t *v;
+    size_t nwords = 0;
     gid_t *groups = NULL;
     int ngroups = 64;
     OM_uint32 tmp;
     uint32_t maj;
+    bool mapped = false;
 
     *min = 0;
     maj = gss_localname(&tmp, name, (gss_OID)mech, &lname);
     if (maj == GSS_S_COMPLETE && lname.length > 0 && lname.length < sizeof(user)) {
         memcpy(user, lname.value, lname.length);
         user[lname.length] = '\0';
+        mapped = true;
+    }
+    gss_release_buffer(&tmp, &lname);
+    if (mapped) {
+        /* Stamps first: a change after them is seen by the next call. */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        pws = file_stamp("/etc/passwd");
+        grs = file_stamp("/etc/group");
+        if (nss_cache_get(gc->mem, user, &pws, &grs, &now, &v, &nwords)) {
+            out->octet_string_val = (char *)v;
+            out->octet_string_len = (u_int)(nwords * 4);
+            return GSS_S_COMPLETE;
+        }
         if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &res) != 0) {
             res = NULL;
         }
     }
-    gss_release_buffer(&tmp, &lname);
     if (res == NULL) {
         /* Unmapped: the kernel needs the option anyway, as nobody (-1/-1, no groups). */
         v = talloc_array(gc->mem, uint32_t, 3);
@@ -670,6 +813,7 @@ uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_
     for (int i = 0; i < ngroups; i++) {
         v[3 + i] = groups[i];
     }
+    nss_cache_put(user, v, &pws, &grs, &now);
     out->octet_string_val = (char *)v;
     out->octet_string_len = (u_int)((3 + (size_t)ngroups) * 4);
     return GSS_S_COMPLETE;
