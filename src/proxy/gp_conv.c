@@ -308,6 +308,14 @@ static void wipe_lucid(gss_krb5_lucid_context_v1_t *l)
 uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                         gss_ctx_id_t *ctx, gssx_ctx *out)
 {
+    return gp_ctx_to_gssx_src(min, gc, type, ctx, GSS_C_NO_NAME, out);
+}
+
+/* With the source name the accept returned, gss_inquire_context need not duplicate it: in MIT
+ * that copies the name's authdata context (plugin directories, PAC) and frees it again. */
+uint32_t gp_ctx_to_gssx_src(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
+                            gss_ctx_id_t *ctx, gss_name_t known_src, gssx_ctx *out)
+{
     gss_name_t src = GSS_C_NO_NAME, targ = GSS_C_NO_NAME;
     gss_OID mech = GSS_C_NO_OID;
     OM_uint32 lifetime = 0, flags = 0, tmp;
@@ -315,7 +323,8 @@ uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export ty
     uint32_t maj;
 
     memset(out, 0, sizeof(*out));
-    maj = gss_inquire_context(min, *ctx, &src, &targ, &lifetime, &mech, &flags, &local, &open);
+    maj = gss_inquire_context(min, *ctx, known_src != GSS_C_NO_NAME ? NULL : &src, &targ,
+                              &lifetime, &mech, &flags, &local, &open);
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
@@ -330,8 +339,9 @@ uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export ty
         goto done;
     }
     /* The kernel keeps no composite names: the lucid export has none. */
-    if (src != GSS_C_NO_NAME) {
-        maj = name_to_gssx(min, gc->mem, src, type != GP_EXPORT_LUCID, &out->src_name);
+    if (src != GSS_C_NO_NAME || known_src != GSS_C_NO_NAME) {
+        maj = name_to_gssx(min, gc->mem, src != GSS_C_NO_NAME ? src : known_src,
+                           type != GP_EXPORT_LUCID, &out->src_name);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
