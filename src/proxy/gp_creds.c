@@ -38,8 +38,8 @@ struct accept_slot {
     const struct gp_svc *svc;
     uid_t uid;
     bool self;
-    bool have_kt;      /* keytab identity below is valid */
-    char *keytab;      /* expanded keytab path (malloc), or NULL: none named */
+    bool have_kt; /* keytab identity below is valid */
+    char *keytab; /* expanded keytab path (malloc), or NULL: none named */
     dev_t kt_dev;
     ino_t kt_ino;
     off_t kt_size;
