@@ -15,8 +15,10 @@
 # -c CONF", as its own test suite does: -u would ignore the services; it writes its pid file), against a throw-away MIT KDC
 # (scripts/kdc.sh). Each measurement uses fresh AP-REQs (a replay would be refused). Prints a
 # table of rates and cachetd/gssproxy ratios. Not part of make check.
+# -s: afterwards, system calls per kernel-style accept of each server (strace -c -f, 1x8; the
+#     rates under strace mean nothing), with the most frequent calls, in OUTDIR/strace.*.
 #
-# usage: bench/gp-bench.sh [-n ACCEPTS] [-i ROUNDS] [-w WORKERS] [-o OUTDIR]
+# usage: bench/gp-bench.sh [-n ACCEPTS] [-i ROUNDS] [-w WORKERS] [-o OUTDIR] [-s]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
@@ -24,13 +26,15 @@ N=${N:-2000}
 ROUNDS=${ROUNDS:-40}
 WORKERS=${WORKERS:-4}
 OUT=
-while getopts "n:i:w:o:h" o; do
+SYSCALLS=
+while getopts "n:i:w:o:sh" o; do
     case $o in
         n) N=$OPTARG ;;
         i) ROUNDS=$OPTARG ;;
         w) WORKERS=$OPTARG ;;
         o) OUT=$OPTARG ;;
-        *) sed -n '2,20p' "$0"; exit 2 ;;
+        s) SYSCALLS=1 ;;
+        *) sed -n '2,22p' "$0"; exit 2 ;;
     esac
 done
 CACHETD=${CACHETD:-$TOP/src/cachetd}
@@ -177,4 +181,22 @@ for w in kernel:1x1 kernel:1x8 kernel:1x32 kernel:8x1 kernel:8x8 interp:1 interp
         "$ratio" "${C[cachetd]}" "${C[gssproxy]}" |
         tee -a "$OUT/gp-bench.txt"
 done
+if [ -n "$SYSCALLS" ]; then
+    command -v strace >/dev/null || { echo "gp-bench: -s needs strace"; exit 2; }
+    for s in cachetd gssproxy; do
+        tokens "$T/tok" "$N"
+        strace -c -S calls -f -p "${SPID[$s]}" -o "$OUT/strace.$s" 2>/dev/null &
+        st=$!
+        sleep 1
+        "$T/gp-bench" "$T/$s/kernel.sock" "$T/tok" 1 8 >/dev/null
+        kill -INT "$st"
+        wait "$st"
+        awk -v s="$s" -v n="$N" '$NF == "total" {t = $4}
+            $NF != "total" && $4 ~ /^[0-9]+$/ && i++ < 6 {
+                top = top sprintf(" %s %.1f", $NF, $4 / n)
+            }
+            END {printf "%-9s %6.1f system calls per kernel accept:%s\n", s, t / n, top}' \
+            "$OUT/strace.$s" | tee -a "$OUT/gp-bench.txt"
+    done
+fi
 echo "details: $OUT/gp-bench.log"

@@ -194,7 +194,18 @@ uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out)
     return GSS_S_BAD_NAME;
 }
 
+static uint32_t name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, bool composite,
+                             gssx_name *x);
+
 uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *x)
+{
+    return name_to_gssx(min, m, n, true, x);
+}
+
+/* Each of these GSSAPI calls makes and frees a krb5 context inside MIT's mech (krb5.conf
+ * profile, plugin directories): the lucid export, which drops composite names, skips that one. */
+static uint32_t name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, bool composite,
+                             gssx_name *x)
 {
     gss_buffer_desc b = GSS_C_EMPTY_BUFFER;
     gss_OID type = GSS_C_NO_OID;
@@ -217,7 +228,7 @@ uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *
     if (gss_export_name(&tmp, n, &b) == GSS_S_COMPLETE) {
         r = gp_buf_set(m, &x->exported_name, b.value, b.length);
         gss_release_buffer(&tmp, &b);
-        if (gss_export_name_composite(&tmp, n, &b) == GSS_S_COMPLETE) {
+        if (composite && gss_export_name_composite(&tmp, n, &b) == GSS_S_COMPLETE) {
             r = r != 0 ? r : gp_buf_set(m, &x->exported_composite_name, b.value, b.length);
             gss_release_buffer(&tmp, &b);
         }
@@ -306,6 +317,14 @@ static void wipe_lucid(gss_krb5_lucid_context_v1_t *l)
 uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                         gss_ctx_id_t *ctx, gssx_ctx *out)
 {
+    return gp_ctx_to_gssx_src(min, gc, type, ctx, GSS_C_NO_NAME, out);
+}
+
+/* With the source name the accept returned, gss_inquire_context need not duplicate it: in MIT
+ * that copies the name's authdata context (plugin directories, PAC) and frees it again. */
+uint32_t gp_ctx_to_gssx_src(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
+                            gss_ctx_id_t *ctx, gss_name_t known_src, gssx_ctx *out)
+{
     gss_name_t src = GSS_C_NO_NAME, targ = GSS_C_NO_NAME;
     gss_OID mech = GSS_C_NO_OID;
     OM_uint32 lifetime = 0, flags = 0, tmp;
@@ -313,7 +332,8 @@ uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export ty
     uint32_t maj;
 
     memset(out, 0, sizeof(*out));
-    maj = gss_inquire_context(min, *ctx, &src, &targ, &lifetime, &mech, &flags, &local, &open);
+    maj = gss_inquire_context(min, *ctx, known_src != GSS_C_NO_NAME ? NULL : &src, &targ,
+                              &lifetime, &mech, &flags, &local, &open);
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
@@ -327,23 +347,22 @@ uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export ty
         *min = ENOMEM;
         goto done;
     }
-    if (src != GSS_C_NO_NAME) {
-        maj = gp_name_to_gssx(min, gc->mem, src, &out->src_name);
+    /* The kernel keeps no composite names: the lucid export has none. */
+    if (src != GSS_C_NO_NAME || known_src != GSS_C_NO_NAME) {
+        maj = name_to_gssx(min, gc->mem, src != GSS_C_NO_NAME ? src : known_src,
+                           type != GP_EXPORT_LUCID, &out->src_name);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
     }
     if (targ != GSS_C_NO_NAME) {
-        maj = gp_name_to_gssx(min, gc->mem, targ, &out->targ_name);
+        maj = name_to_gssx(min, gc->mem, targ, type != GP_EXPORT_LUCID, &out->targ_name);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
     }
     if (type == GP_EXPORT_LUCID) {
         void *lucid = NULL;
-        /* The kernel keeps no composite names. */
-        out->src_name.exported_composite_name.octet_string_len = 0;
-        out->targ_name.exported_composite_name.octet_string_len = 0;
         maj = gss_krb5_export_lucid_sec_context(min, ctx, 1, &lucid);
         if (maj == GSS_S_COMPLETE) {
             maj = format_lucid(min, gc->mem, lucid, &out->exported_context_token);

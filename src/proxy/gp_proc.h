@@ -80,6 +80,9 @@ uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *
 /* Export a context (consumes *ctx) into out. */
 uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                         gss_ctx_id_t *ctx, gssx_ctx *out);
+/* The same, with the source name already known (the accept's; not consumed). */
+uint32_t gp_ctx_to_gssx_src(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
+                            gss_ctx_id_t *ctx, gss_name_t known_src, gssx_ctx *out);
 uint32_t gp_ctx_from_gssx(uint32_t *min, const gssx_ctx *in, gss_ctx_id_t *out);
 enum gp_ctx_export gp_export_type(const gssx_call_ctx *cc);
 void gp_cb_view(gss_channel_bindings_t cb, const gssx_cb *x);

@@ -298,8 +298,8 @@ int gp_proc_accept_sec_context(struct gp_call *gc, void *argp, void *resp)
     if (maj == GSS_S_COMPLETE || maj == GSS_S_CONTINUE_NEEDED) {
         uint32_t emaj, emin;
         res->context_handle = talloc_zero(gc->mem, gssx_ctx);
-        emaj = gp_ctx_to_gssx(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
-                              &ctx, res->context_handle);
+        emaj = gp_ctx_to_gssx_src(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
+                                  &ctx, src, res->context_handle);
         if (emaj == GSS_S_COMPLETE && type == GP_EXPORT_LUCID &&
             res->context_handle->src_name.display_name.octet_string_len > KERNEL_MAX_PRINC) {
             emaj = GSS_S_FAILURE;

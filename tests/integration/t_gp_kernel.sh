@@ -55,5 +55,59 @@ fi
 assert_out_contains "major 0x"
 log "replay refused"
 
+# Keytab rotation without restart: a ticket for the new kvno is accepted by the (cached)
+# acceptor cred; once the old kvno leaves the keytab, its tickets no longer are.
+export KRB5CCNAME=FILE:$T/daemon.cc
+"$GP_PAIR" token host@localhost 1 >"$T/old1" || fail "token generation"
+"$GP_PAIR" token host@localhost 1 >"$T/old2" || fail "token generation"
+ok python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/old1"
+kt_kvno() { # the highest kvno of the service in the keytab
+    klist -k "$KDC_KEYTAB" |
+        awk -v p="$KDC_SERVICE@$KDC_REALM" '$2 == p && $1 > k {k = $1} END {print k}'
+}
+kvno_before=$(kt_kvno)
+KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "ktadd -k $KDC_KEYTAB $KDC_SERVICE" \
+    >>"$T/kdc-setup.log" 2>&1 || fail "ktadd (rotation) failed"
+kvno_after=$(kt_kvno)
+[ "$kvno_after" -gt "$kvno_before" ] || fail "rotation: kvno $kvno_before -> $kvno_after"
+export KRB5CCNAME=FILE:$T/daemon-rotated.cc
+kinit_as daemon || fail "kinit daemon"
+"$GP_PAIR" token host@localhost 1 >"$T/new1" || fail "token generation"
+"$GP_PAIR" token host@localhost 1 >"$T/new2" || fail "token generation"
+tkvno=$(kvno "$KDC_SERVICE" 2>&1 | sed -n 's/.*kvno = \([0-9]*\).*/\1/p')
+[ "$tkvno" = "$kvno_after" ] || fail "the new ticket has kvno '$tkvno', not $kvno_after"
+ok python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/new1"
+KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "ktrem -k $KDC_KEYTAB $KDC_SERVICE old" \
+    >>"$T/kdc-setup.log" 2>&1 || fail "ktrem old failed"
+expect_fail python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/old2"
+ok python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/new2"
+log "keytab rotated (kvno $kvno_before -> $kvno_after) without restart: the new kvno is accepted,"
+log "  the removed one refused"
+
+# SIGHUP drops the acceptor creds of the old configuration: pointed at a keytab without the
+# service key, accepts fail; pointed back, they succeed.
+KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "ktadd -k $T/other.keytab -norandkey alice" \
+    >>"$T/kdc-setup.log" 2>&1 || fail "ktadd other.keytab failed"
+cp "$GP_CONF" "$T/kernel.conf"
+sed "s|keytab:$KDC_KEYTAB|keytab:$T/other.keytab|" "$T/kernel.conf" >"$GP_CONF"
+gp_reload() { # expected count of success lines
+    kill -HUP "$DAEMON_PID"
+    for _ in $(seq 1 50); do
+        [ "$(grep -c "New config loaded successfully" "$DAEMON_ERR")" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+    fail "reload $1 not logged"
+}
+reloads=$(grep -c "New config loaded successfully" "$DAEMON_ERR")
+gp_reload $((reloads + 1))
+for i in 1 2 3; do
+    "$GP_PAIR" token host@localhost 1 >"$T/r$i" || fail "token generation"
+done
+expect_fail python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/r1"
+cp "$T/kernel.conf" "$GP_CONF"
+gp_reload $((reloads + 2))
+ok python3 "$IT_DIR/gpkernel.py" "$GP_KSOCK" check "$T/r2"
+log "reload: the new service keytab is used at once, and the old one again after reloading back"
+
 daemon_stop
 it_pass
