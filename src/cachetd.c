@@ -406,7 +406,7 @@ static int setup_listeners(struct cachetd *d, const char **where)
 
 static int open_storage(struct cachetd *d)
 {
-    struct store_sqlite_options so = { .state_dir = d->cfg.state_dir };
+    struct store_sqlite_options so = { .state_dir = d->cfg.state_dir, .ev = d->ev };
     char err[1024];
     int ret;
 

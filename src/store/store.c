@@ -15,6 +15,8 @@ struct store {
     void *pctx;
     struct store_owner *buckets[STORE_HASH_BUCKETS];
     size_t nowners;
+    void (*loader)(void *ctx, struct store_owner *o);
+    void *loader_ctx;
 };
 
 const char *store_rc_str(enum store_rc rc)
@@ -55,6 +57,25 @@ void store_set_limits(struct store *st, const struct store_limits *limits)
     st->limits = *limits;
 }
 
+void store_set_loader(struct store *st, void (*fn)(void *ctx, struct store_owner *o), void *ctx)
+{
+    st->loader = fn;
+    st->loader_ctx = ctx;
+}
+
+/* Link a pending owner's records before anyone sees the owner. Without a loader (the backend
+ * went away: shutdown) the records are simply not there. */
+static struct store_owner *owner_ready(struct store *st, struct store_owner *o)
+{
+    if (o != NULL && o->pending != NULL) {
+        if (st->loader != NULL) {
+            st->loader(st->loader_ctx, o);
+        }
+        o->pending = NULL;
+    }
+    return o;
+}
+
 void store_set_persist(struct store *st, const struct store_persist_ops *ops, void *pctx)
 {
     st->persist = ops;
@@ -93,7 +114,7 @@ static size_t owner_hash(const struct store_owner_key *k)
     return (size_t)(h >> 52) % STORE_HASH_BUCKETS;
 }
 
-struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key)
+static struct store_owner *owner_lookup(struct store *st, const struct store_owner_key *key)
 {
     for (struct store_owner *o = st->buckets[owner_hash(key)]; o != NULL; o = o->hnext) {
         if (o->key.uid == key->uid && o->key.session == key->session &&
@@ -104,9 +125,14 @@ struct store_owner *store_owner_get(struct store *st, const struct store_owner_k
     return NULL;
 }
 
-struct store_owner *store_owner_get_or_create(struct store *st, const struct store_owner_key *key)
+struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key)
 {
-    struct store_owner *o = store_owner_get(st, key);
+    return owner_ready(st, owner_lookup(st, key));
+}
+
+struct store_owner *store_owner_shell(struct store *st, const struct store_owner_key *key)
+{
+    struct store_owner *o = owner_lookup(st, key);
     size_t h;
 
     if (o != NULL) {
@@ -124,17 +150,32 @@ struct store_owner *store_owner_get_or_create(struct store *st, const struct sto
     return o;
 }
 
-void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg)
+struct store_owner *store_owner_get_or_create(struct store *st, const struct store_owner_key *key)
+{
+    return owner_ready(st, store_owner_shell(st, key));
+}
+
+/* ready: load each owner before fn sees it. */
+static void owner_walk(struct store *st, bool ready, bool (*fn)(struct store_owner *o, void *arg),
+                       void *arg)
 {
     for (size_t i = 0; i < STORE_HASH_BUCKETS; i++) {
         struct store_owner *next;
         for (struct store_owner *o = st->buckets[i]; o != NULL; o = next) {
             next = o->hnext;
+            if (ready) {
+                owner_ready(st, o);
+            }
             if (!fn(o, arg)) {
                 return;
             }
         }
     }
+}
+
+void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg)
+{
+    owner_walk(st, true, fn, arg);
 }
 
 /* ---- lookups (read path: no allocation, no I/O) ---- */
@@ -881,8 +922,9 @@ static bool discard_owner(struct store_owner *o, void *arg)
 {
     struct discard_arg *da = arg;
 
+    /* Only the owners to remove are loaded (a pending one is loaded here, then removed). */
     if (o->key.session != 0 && memcmp(o->key.boot_id, da->boot_id, STORE_BOOT_ID_LEN) != 0 &&
-        store_owner_remove(da->st, o) == STORE_OK) {
+        store_owner_remove(da->st, owner_ready(da->st, o)) == STORE_OK) {
         da->removed++;
     }
     return true;
@@ -892,7 +934,7 @@ size_t store_discard_other_boots(struct store *st, const uint8_t *boot_id)
 {
     struct discard_arg da = { st, boot_id, 0 };
 
-    store_foreach_owner(st, discard_owner, &da);
+    owner_walk(st, false, discard_owner, &da);
     return da.removed;
 }
 
@@ -901,6 +943,10 @@ static bool stats_owner(struct store_owner *o, void *arg)
     struct store_stats *s = arg;
 
     s->owners++;
+    if (o->pending != NULL) {
+        s->pending++;
+        return true;
+    }
     s->caches += o->ncaches;
     s->bytes += o->bytes;
     for (struct store_cache *c = o->caches; c != NULL; c = c->next) {
@@ -912,7 +958,7 @@ static bool stats_owner(struct store_owner *o, void *arg)
 void store_stats(struct store *st, struct store_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    store_foreach_owner(st, stats_owner, out);
+    owner_walk(st, false, stats_owner, out); /* statistics never wait for a load */
 }
 
 /* ---- loading ---- */
@@ -921,7 +967,7 @@ struct store_cache *store_load_cache(struct store *st, const struct store_owner_
                                      const char *name, const uint8_t *uuid,
                                      const uint8_t *princ, size_t princ_len, int32_t offset)
 {
-    struct store_owner *o = store_owner_get_or_create(st, key);
+    struct store_owner *o = store_owner_shell(st, key);
     struct store_cache *c;
     struct util_secbuf *pb;
     struct kcm_princ pv;
@@ -957,9 +1003,30 @@ bool store_load_cred(struct store *st, struct store_cache *c, const uint8_t *uui
     return true;
 }
 
+bool store_load_cred_adopt(struct store *st, struct store_cache *c, const uint8_t *uuid,
+                           uint64_t seq, void *plain, const uint8_t *blob, size_t len)
+{
+    struct store_cred *cr = talloc_zero(c, struct store_cred);
+
+    (void)st;
+    if (cr == NULL) {
+        util_secmem_free(plain);
+        return false;
+    }
+    cr->blob = util_secbuf_adopt(cr, plain, (uint8_t *)blob, len);
+    if (cr->blob == NULL || !kcm_cred_from_bytes(cr->blob->p, len, &cr->v)) {
+        talloc_free(cr);
+        return false;
+    }
+    memcpy(cr->uuid, uuid, STORE_UUID_LEN);
+    cr->seq = seq;
+    cred_link(c, cr);
+    return true;
+}
+
 bool store_load_default(struct store *st, const struct store_owner_key *key, const char *name)
 {
-    struct store_owner *o = store_owner_get_or_create(st, key);
+    struct store_owner *o = store_owner_shell(st, key);
 
     if (o == NULL) {
         return false;

@@ -83,6 +83,10 @@ struct store_owner {
     size_t ncaches;
     size_t bytes;
     char *default_name; /* NULL: "<uid>" */
+    /* Non-NULL while the owner's records are still being decrypted after start-up (the
+     * persistence backend's business): every public lookup links them first (store_set_loader),
+     * so nobody ever sees a half-loaded owner. */
+    void *pending;
 };
 
 struct store;
@@ -103,12 +107,19 @@ struct store_persist_ops {
 };
 
 struct store *store_new(TALLOC_CTX *ctx, const struct store_limits *limits);
+/* Background loading: fn(ctx, o) must load o's records into the store and clear o->pending.
+ * Called by store_owner_get, store_owner_get_or_create and store_foreach_owner (before the
+ * owner is handed out), on the event loop. NULL: no owner is pending. */
+void store_set_loader(struct store *st, void (*fn)(void *ctx, struct store_owner *o), void *ctx);
+/* An owner for a loader: found or created, never loaded (o->pending untouched). */
+struct store_owner *store_owner_shell(struct store *st, const struct store_owner_key *key);
 void store_set_limits(struct store *st, const struct store_limits *limits);
 void store_set_persist(struct store *st, const struct store_persist_ops *ops, void *pctx);
 
 struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key);
 struct store_owner *store_owner_get_or_create(struct store *st, const struct store_owner_key *key);
-/* Visit every owner (cachetctl, purge, scale tests). Return false from fn to stop. */
+/* Visit every owner (cachetctl, purge, scale tests), each loaded first. Return false from fn to
+ * stop. */
 void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg);
 
 struct store_cache *store_cache_find(struct store_owner *o, const char *name);
@@ -158,6 +169,7 @@ size_t store_discard_other_boots(struct store *st, const uint8_t *boot_id);
 
 struct store_stats {
     size_t owners;
+    size_t pending; /* of the owners, not loaded yet (not counted in caches, creds, bytes) */
     size_t caches;
     size_t creds;
     size_t bytes;
@@ -170,6 +182,10 @@ struct store_cache *store_load_cache(struct store *st, const struct store_owner_
                                      const uint8_t *princ, size_t princ_len, int32_t offset);
 bool store_load_cred(struct store *st, struct store_cache *c, const uint8_t *uuid, uint64_t seq,
                      const uint8_t *blob, size_t len);
+/* The same, taking over plain (secure memory from util_secmem_alloc, which blob lies in)
+ * instead of copying blob: plain is the store's now, or released if false. */
+bool store_load_cred_adopt(struct store *st, struct store_cache *c, const uint8_t *uuid,
+                           uint64_t seq, void *plain, const uint8_t *blob, size_t len);
 bool store_load_default(struct store *st, const struct store_owner_key *key, const char *name);
 
 #endif

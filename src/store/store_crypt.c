@@ -566,6 +566,7 @@ bool store_crypt_parse(const uint8_t *plain, size_t len, struct store_rec *out)
 struct store_crypt_key {
     krb5_context kctx;
     krb5_key key; /* libkrb5 heap: master key copy, derived keys, AES schedules */
+    size_t overhead; /* confounder + checksum: ciphertext length - plaintext length */
 };
 
 static int key_destructor(struct store_crypt_key *k)
@@ -592,6 +593,14 @@ struct store_crypt_key *store_crypt_key_new(TALLOC_CTX *ctx, struct store_crypt 
         talloc_free(k);
         return NULL;
     }
+    {
+        unsigned int hdr = 0;
+        unsigned int trl = 0;
+        if (krb5_c_crypto_length(k->kctx, CRYPT_ENCTYPE, KRB5_CRYPTO_TYPE_HEADER, &hdr) == 0 &&
+            krb5_c_crypto_length(k->kctx, CRYPT_ENCTYPE, KRB5_CRYPTO_TYPE_TRAILER, &trl) == 0) {
+            k->overhead = hdr + trl;
+        }
+    }
     return k;
 }
 
@@ -607,8 +616,14 @@ void store_crypt_key_decrypt(struct store_crypt_key *k, struct store_crypt_job *
         job->ret = EBADMSG;
         return;
     }
-    /* Straight into secure memory (thread-safe, no talloc: this runs in a worker thread). */
-    plain = util_secmem_alloc(job->ctlen);
+    if (job->ctlen <= k->overhead) {
+        job->ret = EBADMSG;
+        return;
+    }
+    /* Straight into secure memory (thread-safe, no talloc: this runs in a worker thread), sized
+     * exactly: the plaintext may become the credential's buffer (store_load_cred_adopt), and a
+     * 1.5 KB record must fit the arena's 1.5 KB size class, not the next one up. */
+    plain = util_secmem_alloc(job->ctlen - k->overhead);
     if (plain == NULL) {
         job->ret = ENOMEM;
         return;
@@ -620,7 +635,7 @@ void store_crypt_key_decrypt(struct store_crypt_key *k, struct store_crypt_job *
     enc.ciphertext.length = (unsigned int)job->ctlen;
     pd.magic = KV5M_DATA;
     pd.data = (char *)plain;
-    pd.length = (unsigned int)job->ctlen;
+    pd.length = (unsigned int)(job->ctlen - k->overhead);
     job->ret = krb5_k_decrypt(k->kctx, k->key, STORE_CRYPT_USAGE, NULL, &enc, &pd);
     if (job->ret != 0) {
         util_secmem_free(plain);

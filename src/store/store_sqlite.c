@@ -387,6 +387,7 @@ static void db_close(struct store_sqlite *sq, bool checkpoint)
 static int link_destructor(struct sqlite_link *l)
 {
     if (l->sq != NULL) {
+        store_sqlite_load_abort(l->sq);
         l->sq->link = NULL;
         l->sq->st = NULL;
     }
@@ -395,6 +396,7 @@ static int link_destructor(struct sqlite_link *l)
 
 static int sq_destructor(struct store_sqlite *sq)
 {
+    store_sqlite_load_abort(sq);
     if (sq->link != NULL) {
         sq->link->sq = NULL;
         store_set_persist(sq->st, NULL, NULL);
@@ -495,7 +497,7 @@ int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqli
             res = prepare_statements(sq, &why, err, errlen);
         }
         if (res == OPEN_OK) {
-            res = store_sqlite_load(sq, &why, err, errlen);
+            res = store_sqlite_load(sq, opt->ev, &why, err, errlen);
         }
         if (res == OPEN_OK || res == OPEN_FATAL || attempt == 1) {
             break;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <talloc.h>
+#include <tevent.h>
 
 #include "store/store.h"
 
@@ -15,6 +16,10 @@ struct store_sqlite_options {
     /* $CREDENTIALS_DIRECTORY/cachet-master-key (systemd LoadCredential=), when present, wins;
      * else this file; NULL or "": <state_dir>/master.key (created 0600 on first start). */
     const char *master_key_file;
+    /* The daemon's event loop: records are decrypted in the background after
+     * store_sqlite_open returns (an owner is loaded at once when first asked for). NULL:
+     * store_sqlite_open returns with everything loaded. */
+    struct tevent_context *ev;
 };
 
 /* Open (or create) the database, load every record into st, and attach write-through.
