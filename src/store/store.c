@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/util_log.h"
+
 #define STORE_HASH_BUCKETS 4096
 
 struct store {
@@ -17,6 +19,13 @@ struct store {
     size_t nowners;
     void (*loader)(void *ctx, struct store_owner *o);
     void *loader_ctx;
+    /* group commit (store.h) */
+    bool defer;     /* the current caller holds its answers until store_group_end */
+    bool in_op;     /* inside a deferred operation's savepoint */
+    enum { G_IDLE, G_OPEN, G_FAILED } group;
+    size_t group_ops;
+    void (*group_hook)(void *ctx, bool committed);
+    void *group_ctx;
 };
 
 const char *store_rc_str(enum store_rc rc)
@@ -84,15 +93,79 @@ void store_set_persist(struct store *st, const struct store_persist_ops *ops, vo
 
 /* ---- persistence transaction helpers ---- */
 
+static bool can_group(const struct store *st)
+{
+    return st->persist != NULL && st->persist->op_begin != NULL;
+}
+
+/* Commit the open group now; false (and the group failed) if that did not work. */
+static bool group_commit(struct store *st)
+{
+    if (st->persist->commit(st->pctx) == 0) {
+        st->group = G_IDLE;
+        st->group_ops = 0;
+        if (st->group_hook != NULL) {
+            st->group_hook(st->group_ctx, true);
+        }
+        return true;
+    }
+    st->persist->rollback(st->pctx);
+    st->group = G_FAILED;
+    return false;
+}
+
 static int tx_begin(struct store *st)
 {
-    return st->persist != NULL ? st->persist->begin(st->pctx) : 0;
+    int err;
+
+    if (st->persist == NULL) {
+        return 0;
+    }
+    if (st->group == G_FAILED) {
+        return EIO; /* until store_group_end has put memory back */
+    }
+    if (st->defer && can_group(st)) {
+        if (st->group == G_IDLE) {
+            err = st->persist->begin(st->pctx);
+            if (err != 0) {
+                return err;
+            }
+            st->group = G_OPEN;
+            st->group_ops = 0;
+        }
+        err = st->persist->op_begin(st->pctx);
+        if (err == 0) {
+            st->in_op = true;
+        }
+        return err;
+    }
+    /* Not deferred: what the caller is told must be on disk, the open group's changes (which
+     * it may have seen) included. */
+    if (st->group == G_OPEN && !group_commit(st)) {
+        return EIO;
+    }
+    return st->persist->begin(st->pctx);
 }
 
 static enum store_rc tx_end(struct store *st, int err)
 {
     if (st->persist == NULL) {
         return STORE_OK;
+    }
+    if (st->in_op) {
+        st->in_op = false;
+        if (err == 0) {
+            err = st->persist->op_release(st->pctx);
+        }
+        if (err == 0) {
+            st->group_ops++;
+            return STORE_OK;
+        }
+        if (st->persist->op_rollback(st->pctx) != 0) {
+            st->persist->rollback(st->pctx);
+            st->group = G_FAILED;
+        }
+        return STORE_IO;
     }
     if (err == 0) {
         err = st->persist->commit(st->pctx);
@@ -102,6 +175,45 @@ static enum store_rc tx_end(struct store *st, int err)
     }
     st->persist->rollback(st->pctx);
     return STORE_IO;
+}
+
+void store_group_set_hook(struct store *st, void (*hook)(void *ctx, bool committed), void *ctx)
+{
+    st->group_hook = hook;
+    st->group_ctx = ctx;
+}
+
+void store_group_defer(struct store *st, bool on)
+{
+    st->defer = on;
+}
+
+bool store_group_open(const struct store *st)
+{
+    return st->group != G_IDLE;
+}
+
+size_t store_group_size(const struct store *st)
+{
+    return st->group_ops;
+}
+
+void store_group_end(struct store *st)
+{
+    if (st->group == G_OPEN && st->group_ops > 1) {
+        util_log(UTIL_LOG_DEBUG, "committing %zu operations together", st->group_ops);
+    }
+    if (st->group == G_OPEN) {
+        (void)group_commit(st);
+    }
+    if (st->group == G_FAILED) {
+        st->persist->reload_touched(st->pctx);
+        st->group = G_IDLE;
+        st->group_ops = 0;
+        if (st->group_hook != NULL) {
+            st->group_hook(st->group_ctx, false);
+        }
+    }
 }
 
 #define P(st, op, ...) ((st)->persist != NULL ? (st)->persist->op((st)->pctx, __VA_ARGS__) : 0)
@@ -865,6 +977,16 @@ size_t store_purge_expired(struct store *st, uint32_t now)
 
     store_foreach_owner(st, purge_owner, &pa);
     return pa.dropped;
+}
+
+void store_owner_clear_memory(struct store_owner *o)
+{
+    while (o->caches != NULL) {
+        struct store_cache *c = o->caches;
+        cache_unlink(o, c);
+        talloc_free(c);
+    }
+    TALLOC_FREE(o->default_name);
 }
 
 enum store_rc store_owner_wipe(struct store *st, struct store_owner *o)

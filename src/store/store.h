@@ -104,6 +104,15 @@ struct store_persist_ops {
     int (*put_default)(void *pctx, const struct store_owner *o);
     /* Optional (may be NULL): forget everything of an owner, its default name included. */
     int (*del_owner)(void *pctx, const struct store_owner *o);
+    /* Group commit (optional: all NULL if the backend has none). One store operation inside
+     * the open transaction: savepoint, release it, or roll back to it (nonzero: the whole
+     * transaction is gone, e.g. sqlite aborted it on an I/O error). */
+    int (*op_begin)(void *pctx);
+    int (*op_release)(void *pctx);
+    int (*op_rollback)(void *pctx);
+    /* The group's transaction was rolled back: reload, from what is committed, every owner the
+     * transaction touched (memory was changed as its operations went). */
+    void (*reload_touched)(void *pctx);
 };
 
 struct store *store_new(TALLOC_CTX *ctx, const struct store_limits *limits);
@@ -175,6 +184,31 @@ struct store_stats {
     size_t bytes;
 };
 void store_stats(struct store *st, struct store_stats *out);
+
+/* ---- group commit ----
+ *
+ * A caller that can hold its answer until the data is durable (the KCM front end: it holds the
+ * reply) brackets its store calls with store_group_defer(st, true) ... (false). Its
+ * mutations then run inside one open transaction shared with the other deferred callers of the
+ * same event-loop round, each in its own savepoint: memory is changed at once (an operation
+ * that fails is rolled back alone and changes nothing), and the transaction is committed by
+ * store_group_end, after which the hook is told whether it committed: only then may the held
+ * answers go out (as errors, if it did not: every owner the transaction touched is then
+ * reloaded from disk, so memory is exactly what is committed again). A caller that does not
+ * defer gets the open group committed before its own transaction, as before: what anyone is
+ * told is on disk. Without persistence, nothing is ever deferred. */
+void store_group_set_hook(struct store *st, void (*hook)(void *ctx, bool committed), void *ctx);
+void store_group_defer(struct store *st, bool on);
+/* Is a group open (uncommitted or failed changes whose answers are held)? */
+bool store_group_open(const struct store *st);
+/* Operations in the open group. */
+size_t store_group_size(const struct store *st);
+/* Commit the open group (or finish a failed one) and tell the hook. Call only between event
+ * handlers: a failed group reloads owners (no store pointer survives that). */
+void store_group_end(struct store *st);
+
+/* Forget an owner's caches and default name in memory only (nothing is persisted). */
+void store_owner_clear_memory(struct store_owner *o);
 
 /* Start-up loading from persistence: no write-through. */
 struct store_cache *store_load_cache(struct store *st, const struct store_owner_key *key,

@@ -33,6 +33,9 @@ enum stmt_id {
     S_OWNER_DEL_CREDS,
     S_OWNER_DEL_CACHES,
     S_OWNER_DEL_DEFAULT,
+    S_SAVEPOINT,
+    S_RELEASE,
+    S_ROLLBACK_TO,
     S_COUNT
 };
 
@@ -63,6 +66,9 @@ struct store_sqlite {
     struct pos_memo *memo;
     size_t nmemo;
     struct sq_load *load; /* while records are still being decrypted (store_sqlite_load.c) */
+    /* Owners the open transaction changed: reloaded from disk if it is rolled back. */
+    struct store_owner_key *touched;
+    size_t ntouched;
 };
 
 /* Why an open attempt did not produce a usable database. */
@@ -89,6 +95,9 @@ enum open_res store_sqlite_db_open(struct store_sqlite *sq, const char **why, ch
  * loaded on first use); without, returns when everything is loaded. */
 enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *ev,
                                 const char **why, char *err, size_t errlen);
+/* Replace an owner's contents in memory by what is committed on disk (after a rollback).
+ * Returns 0 or an errno (then the owner is left empty in memory: never half-loaded). */
+int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k);
 /* Stop a background load (threads joined, plaintexts wiped); pending owners stay empty. */
 void store_sqlite_load_abort(struct store_sqlite *sq);
 /* Forget everything loaded into st (no backend attached yet: memory only). */

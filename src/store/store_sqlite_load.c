@@ -531,13 +531,20 @@ static bool queue_unit(struct sq_load *ld, struct unit *u)
 }
 
 /* Default names (few): each starts its owner's unit. Columns: rowid, uid, session, boot_id,
- * rec. */
-static int read_defaults(struct sq_load *ld)
+ * rec. only: just this owner's. */
+static int read_defaults(struct sq_load *ld, const struct store_owner_key *only)
 {
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT rowid, uid, session, boot_id, rec FROM defaults", -1, &s,
-                                NULL);
+                                only == NULL
+                                    ? "SELECT rowid, uid, session, boot_id, rec FROM defaults"
+                                    : "SELECT rowid, uid, session, boot_id, rec FROM defaults "
+                                      "WHERE " STORE_SQLITE_OWNER,
+                                -1, &s, NULL);
+
+    if (rc == SQLITE_OK && only != NULL) {
+        store_sqlite_bind_owner(s, only);
+    }
 
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_owner_key k;
@@ -590,17 +597,23 @@ static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
 }
 
 /* Caches grouped by owner, each owner's in creation order; after each owner's caches, their
- * credentials. Columns: rowid, uid, session, boot_id, uuid, rec. */
-static int read_caches(struct sq_load *ld)
+ * credentials. Columns: rowid, uid, session, boot_id, uuid, rec. only: just this owner's. */
+static int read_caches(struct sq_load *ld, const struct store_owner_key *only)
 {
     sqlite3_stmt *s = NULL;
     sqlite3_stmt *cs = NULL;
     struct unit *cur = NULL;
     int rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                "ORDER BY uid, session, boot_id, pos, rowid",
+                                only == NULL
+                                    ? "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
+                                      "ORDER BY uid, session, boot_id, pos, rowid"
+                                    : "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
+                                      "WHERE " STORE_SQLITE_OWNER " ORDER BY pos, rowid",
                                 -1, &s, NULL);
 
+    if (rc == SQLITE_OK && only != NULL) {
+        store_sqlite_bind_owner(s, only);
+    }
     if (rc == SQLITE_OK) {
         rc = sqlite3_prepare_v2(ld->sq->db,
                                 "SELECT rowid, uuid, seq, rec FROM creds WHERE " STORE_SQLITE_OWNER
@@ -725,6 +738,47 @@ static int load_destructor(struct sq_load *ld)
     return 0;
 }
 
+int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k)
+{
+    struct store_owner *o = store_owner_shell(sq->st, k);
+    struct sq_load *ld;
+    int rc = SQLITE_NOMEM;
+
+    if (o == NULL) {
+        return ENOMEM;
+    }
+    store_owner_clear_memory(o);
+    if (o->pending != NULL) {
+        return 0; /* never loaded yet: its records are still queued, as they were read */
+    }
+    ld = talloc_zero(sq, struct sq_load);
+    if (ld == NULL) {
+        return ENOMEM;
+    }
+    ld->sq = sq;
+    ld->efd = -1;
+    talloc_set_destructor(ld, load_destructor);
+    ld->pool = store_crypt_pool_new(ld, sq->crypt, 1, -1);
+    if (ld->pool != NULL) {
+        rc = read_defaults(ld, k);
+    }
+    if (rc == SQLITE_OK) {
+        rc = read_caches(ld, k);
+    }
+    if (rc == SQLITE_OK) {
+        for (size_t i = 0; i < ld->nunits; i++) {
+            link_unit(ld, ld->units[i]); /* decrypted here if the worker has not started */
+        }
+    } else {
+        for (size_t i = 0; i < ld->nunits; i++) {
+            ld->units[i]->o->pending = NULL;
+        }
+        store_owner_clear_memory(o);
+    }
+    talloc_free(ld);
+    return rc == SQLITE_OK ? 0 : EIO;
+}
+
 void store_sqlite_load_abort(struct store_sqlite *sq)
 {
     if (sq->load != NULL) {
@@ -754,10 +808,10 @@ enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *
         ld->reading = true;
     }
     if (rc == SQLITE_OK) {
-        rc = read_defaults(ld);
+        rc = read_defaults(ld, NULL);
     }
     if (rc == SQLITE_OK) {
-        rc = read_caches(ld);
+        rc = read_caches(ld, NULL);
     }
     for (size_t i = 0; rc == SQLITE_OK && i < ld->nunits; i++) {
         if (!ld->units[i]->queued) {

@@ -1334,6 +1334,108 @@ static void test_background_abort(void **state)
     assert_int_equal(owner(e, 3000 + BG_OWNERS - 1, 0, 0)->ncaches, 3);
 }
 
+/* Group commit: deferred operations share one transaction; their changes are in memory at
+ * once and on disk after store_group_end (hook: committed). If the commit fails, the hook is
+ * told so and every touched owner is reloaded from disk: memory is what is committed again,
+ * removed owners and destroyed caches included. */
+static int hook_calls;
+static int hook_committed;
+
+static void group_hook(void *ctx, bool committed)
+{
+    (void)ctx;
+    hook_calls++;
+    hook_committed += committed;
+}
+
+static void test_group_commit(void **state)
+{
+    struct env *e = *state;
+    struct store_owner *a;
+    struct store_owner *b;
+    struct store_cache *c;
+    struct rlimit old;
+    struct rlimit lim;
+    struct stat sb;
+    char *before;
+    char *after;
+
+    open_db(e);
+    store_group_set_hook(e->st, group_hook, NULL);
+    a = owner(e, 1000, 0, 0);
+    b = owner(e, 1001, 0, 0);
+    c = init_cache(e, a, "1000", "alice@EXAMPLE.TEST");
+    add_cred(e, c, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "tgt-a");
+    init_cache(e, b, "1001", "bob@EXAMPLE.TEST");
+    assert_false(store_group_open(e->st));
+    before = dump(e);
+
+    /* Deferred and committed together. */
+    store_group_defer(e->st, true);
+    add_cred(e, c, "host/x@EXAMPLE.TEST", "host-x");
+    add_cred(e, store_cache_find(b, "1001"), "host/y@EXAMPLE.TEST", "host-y");
+    assert_int_equal(store_set_default(e->st, a, "1000:z"), STORE_OK);
+    store_group_defer(e->st, false);
+    assert_true(store_group_open(e->st));
+    assert_int_equal(store_group_size(e->st), 3);
+    hook_calls = hook_committed = 0;
+    store_group_end(e->st);
+    assert_false(store_group_open(e->st));
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_committed, 1);
+    after = dump(e);
+    assert_true(strcmp(before, after) != 0);
+    reopen(e);
+    store_group_set_hook(e->st, group_hook, NULL);
+    assert_same(after, dump(e));
+
+    /* A caller that does not defer commits the open group first. */
+    a = owner(e, 1000, 0, 0);
+    store_group_defer(e->st, true);
+    add_cred(e, store_cache_find(a, "1000"), "host/w@EXAMPLE.TEST", "host-w");
+    store_group_defer(e->st, false);
+    hook_calls = hook_committed = 0;
+    assert_int_equal(store_set_default(e->st, a, "1000:v"), STORE_OK);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_committed, 1);
+    assert_false(store_group_open(e->st));
+    after = dump(e);
+
+    /* The commit fails (file size limit): memory goes back to what is on disk. */
+    a = owner(e, 1000, 0, 0);
+    b = owner(e, 1001, 0, 0);
+    store_group_defer(e->st, true);
+    add_cred(e, store_cache_find(a, "1000"), "host/q@EXAMPLE.TEST", "host-q");
+    assert_int_equal(store_cache_destroy(e->st, store_cache_find(b, "1001")), STORE_OK);
+    assert_int_equal(store_owner_remove(e->st, owner(e, 1001, 0, 0)), STORE_OK);
+    init_cache(e, owner(e, 1002, 0, 0), "1002", "carol@EXAMPLE.TEST");
+    store_group_defer(e->st, false);
+    assert_true(store_group_open(e->st));
+    assert_int_equal(stat(path_in(e, e->state, DB "-wal"), &sb), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)sb.st_size;
+    fflush(stdout);
+    fflush(stderr);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    hook_calls = hook_committed = 0;
+    store_group_end(e->st);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_committed, 0);
+    assert_false(store_group_open(e->st));
+    /* 1002 was created by the failed group: reloaded, it is empty (dump skips it). */
+    assert_same(after, dump(e));
+    assert_int_equal(owner(e, 1002, 0, 0)->ncaches, 0);
+    /* Writes work again, and what is on disk is what memory says. */
+    add_cred(e, store_cache_find(owner(e, 1000, 0, 0), "1000"), "host/r@EXAMPLE.TEST", "host-r");
+    after = dump(e);
+    reopen(e);
+    assert_same(after, dump(e));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1352,6 +1454,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crypt_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
     };
     const char *why = NULL;
 
