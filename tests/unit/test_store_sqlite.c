@@ -1267,6 +1267,9 @@ static void test_background_load(void **state)
     /* A damaged credential of owner 3005, a damaged cache of owner 3010 (its creds go too). */
     flip_rec(e, "creds", "SELECT rowid FROM creds WHERE uid = 3005 LIMIT 1 OFFSET 7", 40);
     flip_rec(e, "caches", "SELECT rowid FROM caches WHERE uid = 3010 LIMIT 1 OFFSET 1", 40);
+    /* A cache row of owner 3020 gone altogether: its 30 credentials are orphans. */
+    sql(e, "DELETE FROM caches WHERE rowid = (SELECT rowid FROM caches WHERE uid = 3020 "
+           "LIMIT 1 OFFSET 2)");
     /* The plain load of a copy is the reference. */
     memcpy(saved, e->state, sizeof(saved));
     snprintf(e->state, sizeof(e->state), "%s/state2", e->dir);
@@ -1294,7 +1297,7 @@ static void test_background_load(void **state)
     } while (ss.pending > 0);
     got = dump(e);
     assert_same(want, got);
-    assert_int_equal(ss.caches, 3 * BG_OWNERS - 2);
+    assert_int_equal(ss.caches, 3 * BG_OWNERS - 3);
     /* Durable, and the damaged rows are gone from disk: a plain reload finds the same. */
     close_db(e);
     e->ev = NULL;
@@ -1304,6 +1307,7 @@ static void test_background_load(void **state)
     assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3005"), 3 * 30 - 1);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM caches WHERE uid = 3010"), 2);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3010"), 2 * 30);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3020"), 2 * 30);
 }
 
 /* Freeing the backend (shutdown) while records are still being decrypted: threads stop,
