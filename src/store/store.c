@@ -21,7 +21,8 @@ struct store {
     void *loader_ctx;
     /* group commit (store.h) */
     bool defer;     /* the current caller holds its answers until store_group_end */
-    bool in_op;     /* inside a deferred operation's savepoint */
+    bool in_op;     /* inside a deferred operation */
+    bool op_sp;     /* ... which has a savepoint (not the group's first) */
     enum { G_IDLE, G_OPEN, G_FAILED } group;
     size_t group_ops;
     void (*group_hook)(void *ctx, bool committed);
@@ -126,16 +127,22 @@ static int tx_begin(struct store *st)
     }
     if (st->defer && can_group(st)) {
         if (st->group == G_IDLE) {
+            /* The first operation of a group needs no savepoint (a rollback of the whole
+             * transaction undoes it alone): one client at a time pays nothing for grouping. */
             err = st->persist->begin(st->pctx);
             if (err != 0) {
                 return err;
             }
             st->group = G_OPEN;
             st->group_ops = 0;
+            st->in_op = true;
+            st->op_sp = false;
+            return 0;
         }
         err = st->persist->op_begin(st->pctx);
         if (err == 0) {
             st->in_op = true;
+            st->op_sp = true;
         }
         return err;
     }
@@ -154,14 +161,18 @@ static enum store_rc tx_end(struct store *st, int err)
     }
     if (st->in_op) {
         st->in_op = false;
-        if (err == 0) {
+        if (err == 0 && st->op_sp) {
             err = st->persist->op_release(st->pctx);
         }
         if (err == 0) {
             st->group_ops++;
             return STORE_OK;
         }
-        if (st->persist->op_rollback(st->pctx) != 0) {
+        if (!st->op_sp) {
+            /* The group's first operation: the transaction holds nothing else. */
+            st->persist->rollback(st->pctx);
+            st->group = G_IDLE;
+        } else if (st->persist->op_rollback(st->pctx) != 0) {
             st->persist->rollback(st->pctx);
             st->group = G_FAILED;
         }
