@@ -58,6 +58,9 @@ struct item {
     struct store_cache *c; /* caches: linked as */
 };
 
+/* Finished units linked per event-loop round (~200 credentials each: a few ms). */
+#define LINK_PER_ROUND 4
+
 /* Ciphertext copies (not secret) live in mmap'ed blocks, not on the heap: a big store's are
  * hundreds of MB for a few seconds, and munmap gives them back whole, with no fragmentation
  * left between the store's own allocations. */
@@ -411,20 +414,27 @@ static void load_owner(void *ctx, struct store_owner *o)
     }
 }
 
-/* Link every finished unit, in order, up to the first one still being decrypted (never
- * waits). */
-static void link_done_units(struct sq_load *ld)
+/* Link finished units, in order, up to the first one still being decrypted (never waits), at
+ * most max of them. Returns whether a finished one is left. */
+static bool link_done_units(struct sq_load *ld, size_t max)
 {
+    size_t n = 0;
+
     while (ld->next_link < ld->nunits) {
         struct unit *u = ld->units[ld->next_link];
         if (!u->linked) {
             if (!u->queued || !store_crypt_pool_done(ld->pool, &u->cu)) {
-                break;
+                return false;
+            }
+            if (n == max) {
+                return true;
             }
             link_unit(ld, u);
+            n++;
         }
         ld->next_link++;
     }
+    return false;
 }
 
 /* A worker finished something. */
@@ -435,7 +445,13 @@ static void on_units_done(struct tevent_context *ev, struct tevent_fd *fde, uint
     uint64_t cnt;
 
     (void)!read(ld->efd, &cnt, sizeof(cnt));
-    link_done_units(ld);
+    /* A few units per round: what the workers finished while the database was being read
+     * (a third of a big store) must not hold up the first requests. More: signal ourselves
+     * again, so that sockets already ready come first. */
+    if (link_done_units(ld, LINK_PER_ROUND)) {
+        uint64_t one = 1;
+        (void)!write(ld->efd, &one, sizeof(one));
+    }
     if (ld->nlinked == ld->nunits) {
         load_finish(ld);
     }
