@@ -507,6 +507,11 @@ static int sq_destructor(struct store_sqlite *sq)
     return 0;
 }
 
+bool store_sqlite_loading(const struct store_sqlite *sq)
+{
+    return sq->load != NULL;
+}
+
 /* ---- entry point ---- */
 
 static enum open_res prepare_statements(struct store_sqlite *sq, const char **why, char *err,

@@ -3,6 +3,7 @@
 #ifndef CACHET_STORE_SQLITE_H
 #define CACHET_STORE_SQLITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <talloc.h>
 #include <tevent.h>
@@ -27,5 +28,8 @@ struct store_sqlite_options {
  * Returns 0, or an errno with err filled. */
 int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqlite_options *opt,
                       struct store_sqlite **out, char *err, size_t errlen);
+
+/* Are records still being decrypted in the background (opt->ev given)? */
+bool store_sqlite_loading(const struct store_sqlite *sq);
 
 #endif

@@ -1293,8 +1293,9 @@ static void test_background_load(void **state)
     bg_touch(e);
     do {
         assert_int_equal(tevent_loop_once(e->ev), 0);
-        store_stats(e->st, &ss);
-    } while (ss.pending > 0);
+    } while (store_sqlite_loading(e->sq));
+    store_stats(e->st, &ss);
+    assert_int_equal(ss.pending, 0);
     got = dump(e);
     assert_same(want, got);
     assert_int_equal(ss.caches, 3 * BG_OWNERS - 3);
