@@ -192,6 +192,17 @@ static uint8_t *slot_from_chunk(unsigned c)
     return r;
 }
 
+size_t util_secmem_footprint(size_t n)
+{
+    long pg;
+
+    if (n + SECMEM_HDR <= ((size_t)1 << SECMEM_MAX_SHIFT)) {
+        return class_size(class_of(n));
+    }
+    pg = sysconf(_SC_PAGESIZE);
+    return (n + SECMEM_HDR + (size_t)pg - 1) & ~((size_t)pg - 1);
+}
+
 void *util_secmem_alloc(size_t n)
 {
     uint8_t *s;
@@ -299,9 +310,25 @@ bool util_secmem_owns(const void *p)
 
 static int secbuf_destructor(struct util_secbuf *sb)
 {
-    util_secmem_free(sb->p);
+    util_secmem_free(sb->base != NULL ? sb->base : sb->p);
     sb->p = NULL;
+    sb->base = NULL;
     return 0;
+}
+
+struct util_secbuf *util_secbuf_adopt(TALLOC_CTX *ctx, void *base, uint8_t *p, size_t len)
+{
+    struct util_secbuf *sb = talloc_zero(ctx, struct util_secbuf);
+
+    if (sb == NULL) {
+        util_secmem_free(base);
+        return NULL;
+    }
+    sb->base = base;
+    sb->p = p;
+    sb->len = len;
+    talloc_set_destructor(sb, secbuf_destructor);
+    return sb;
 }
 
 struct util_secbuf *util_secbuf_new(TALLOC_CTX *ctx, size_t len)

@@ -28,6 +28,8 @@ struct util_secmem_stats {
 int util_secmem_init(enum util_secmem_mode mode, const char **why);
 void *util_secmem_alloc(size_t n); /* zeroed; NULL on failure */
 void util_secmem_free(void *p);    /* wipes; NULL is fine */
+/* Bytes of secure memory an allocation of n takes (its size class). */
+size_t util_secmem_footprint(size_t n);
 void util_secmem_stats(struct util_secmem_stats *st);
 /* True if p points into secure memory (tests). */
 bool util_secmem_owns(const void *p);
@@ -36,9 +38,13 @@ bool util_secmem_owns(const void *p);
 struct util_secbuf {
     uint8_t *p;
     size_t len;
+    void *base; /* the allocation p lies in, if not p itself (util_secbuf_adopt) */
 };
 
 struct util_secbuf *util_secbuf_new(TALLOC_CTX *ctx, size_t len);
+/* Take over base (from util_secmem_alloc) as a buffer of the len bytes at p inside it: no copy.
+ * base is released with the handle, or at once if the handle cannot be allocated (NULL). */
+struct util_secbuf *util_secbuf_adopt(TALLOC_CTX *ctx, void *base, uint8_t *p, size_t len);
 struct util_secbuf *util_secbuf_dup(TALLOC_CTX *ctx, const void *p, size_t len);
 
 #endif

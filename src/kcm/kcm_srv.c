@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,11 @@ struct kcm_srv {
     bool stopping;
     void (*done)(void *arg);
     void *done_arg;
+    /* Group commit (store.h): replies held until the store's open group is committed. */
+    int probe_fd;              /* epoll set of every listener and connection: more work ready? */
+    uint64_t requests;         /* dispatched so far */
+    unsigned nheld;
+    struct tevent_timer *wake; /* bounds how long a held reply can wait */
 };
 
 struct kcm_conn {
@@ -51,6 +57,7 @@ struct kcm_conn {
     bool counted;           /* included in conns_per_uid */
     struct kcm_out out;
     size_t sent;            /* bytes of out already written; out.len > 0 means writing */
+    bool held;              /* out is ready but waits for the store's group commit */
 };
 
 static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
@@ -74,6 +81,9 @@ static int conn_destructor(struct kcm_conn *c)
         close(c->fd);
     }
     util_peer_release(&c->peer);
+    if (c->held) {
+        srv->nheld--;
+    }
     if (c->counted) {
         util_uidcount_dec(srv->conns_per_uid, c->peer.uid);
     }
@@ -190,6 +200,79 @@ static enum kcm_disposition refuse_reply(struct kcm_conn *c)
     return KCM_DISP_REPLY;
 }
 
+static void wake_handler(struct tevent_context *ev, struct tevent_timer *te, struct timeval now,
+                         void *pvt)
+{
+    struct kcm_srv *srv = pvt;
+
+    srv->wake = NULL; /* nothing to do: the event loop round ends, and with it the group */
+}
+
+static void hold(struct kcm_conn *c)
+{
+    struct kcm_srv *srv = c->srv;
+
+    /* The fd stays readable in tevent (no epoll_ctl per request): conn_fd_handler ignores a
+     * held connection; a client that sends or closes early makes a round without a request,
+     * which ends the group. */
+    c->held = true;
+    srv->nheld++;
+    if (srv->wake == NULL) {
+        srv->wake = tevent_add_timer(srv->ev, srv, tevent_timeval_current_ofs(0, 1000),
+                                     wake_handler, srv);
+    }
+}
+
+void kcm_srv_group_done(void *ctx, bool committed)
+{
+    struct kcm_srv *srv = ctx;
+
+    TALLOC_FREE(srv->wake);
+    for (struct kcm_conn *c = srv->conns, *next; c != NULL && srv->nheld > 0; c = next) {
+        bool ok;
+        next = c->next;
+        if (!c->held) {
+            continue;
+        }
+        c->held = false;
+        srv->nheld--;
+        if (!committed && refuse_reply(c) != KCM_DISP_REPLY) {
+            conn_close(c);
+            continue;
+        }
+        ok = conn_flush(c);
+        if (ok && srv->stopping && c->out.len == 0 && c->have == 0) {
+            ok = false;
+        }
+        if (!ok) {
+            conn_close(c);
+        }
+    }
+}
+
+bool kcm_srv_more_ready(struct kcm_srv *srv)
+{
+    struct epoll_event e;
+
+    /* One client at a time (the common case) has nobody to share a commit with: no system
+     * call, the group ends at once. */
+    return srv->nconns > 1 && srv->probe_fd >= 0 && epoll_wait(srv->probe_fd, &e, 1, 0) > 0;
+}
+
+uint64_t kcm_srv_requests(const struct kcm_srv *srv)
+{
+    return srv->requests;
+}
+
+static void probe_add(struct kcm_srv *srv, int fd)
+{
+    struct epoll_event e = { .events = EPOLLIN };
+
+    if (srv->probe_fd >= 0) {
+        (void)epoll_ctl(srv->probe_fd, EPOLL_CTL_ADD, fd, &e);
+    }
+}
+
 /* Handle the complete frame at the start of the input buffer. */
 static bool conn_process(struct kcm_conn *c)
 {
@@ -200,7 +283,10 @@ static bool conn_process(struct kcm_conn *c)
     if (c->refused) {
         d = refuse_reply(c);
     } else {
+        store_group_defer(c->srv->k->store, true);
         d = kcm_dispatch(c->srv->k, &c->peer, c->in->p + 4, total - 4, c, &c->out, &why);
+        store_group_defer(c->srv->k->store, false);
+        c->srv->requests++;
     }
     /* Keep any pipelined bytes, wipe the request. */
     memmove(c->in->p, c->in->p + total, c->have - total);
@@ -215,6 +301,13 @@ static bool conn_process(struct kcm_conn *c)
         return false;
     }
     c->sent = 0;
+    if (store_group_open(c->srv->k->store)) {
+        /* This request changed (or may have seen) data not committed yet: the reply waits for
+         * the commit (kcm_srv_group_done), which the event loop runs once no more requests
+         * are ready. */
+        hold(c);
+        return true;
+    }
     return conn_flush(c);
 }
 
@@ -284,6 +377,9 @@ static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, ui
     struct kcm_conn *c = pvt;
     bool ok;
 
+    if (c->held) {
+        return; /* its reply waits for the group commit (kcm_srv_group_done) */
+    }
     conn_touch(c);
     if (c->out.len > 0) {
         ok = (flags & TEVENT_FD_WRITE) ? conn_flush(c) : true;
@@ -344,6 +440,7 @@ static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uin
         talloc_free(c);
         return;
     }
+    probe_add(srv, fd); /* closing the fd takes it out again */
     conn_touch(c);
 }
 
@@ -351,6 +448,17 @@ static int listener_destructor(struct kcm_listener *l)
 {
     TALLOC_FREE(l->fde);
     close(l->fd);
+    return 0;
+}
+
+static int srv_destructor(struct kcm_srv *srv)
+{
+    if (srv->k->store != NULL) {
+        store_group_set_hook(srv->k->store, NULL, NULL);
+    }
+    if (srv->probe_fd >= 0) {
+        close(srv->probe_fd);
+    }
     return 0;
 }
 
@@ -370,6 +478,10 @@ struct kcm_srv *kcm_srv_new(TALLOC_CTX *ctx, struct tevent_context *ev, struct k
         talloc_free(srv);
         return NULL;
     }
+    /* Without it every group is committed after one request: correct, just not grouped. */
+    srv->probe_fd = epoll_create1(EPOLL_CLOEXEC);
+    talloc_set_destructor(srv, srv_destructor);
+    store_group_set_hook(k->store, kcm_srv_group_done, srv);
     return srv;
 }
 
@@ -397,6 +509,7 @@ int kcm_srv_add_listener(struct kcm_srv *srv, int fd)
         talloc_free(l);
         return ENOMEM;
     }
+    probe_add(srv, fd);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #ifndef CACHET_KCM_SRV_H
 #define CACHET_KCM_SRV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <talloc.h>
 #include <tevent.h>
@@ -26,5 +27,14 @@ int kcm_srv_add_listener(struct kcm_srv *srv, int fd);
  * connection is left. */
 void kcm_srv_shutdown(struct kcm_srv *srv, void (*done)(void *arg), void *arg);
 unsigned kcm_srv_connections(const struct kcm_srv *srv);
+
+/* Group commit (store.h): a reply to a request made while the store has an open group is held
+ * until the group ends; kcm_srv_new makes this the store's group hook (committed: the replies
+ * go out; not: each becomes a KCM I/O error). The event loop ends the group when the round
+ * dispatched no request, the group is big enough, or !kcm_srv_more_ready (no listener or
+ * connection has input waiting). A held reply also wakes the loop within 1 ms. */
+void kcm_srv_group_done(void *ctx, bool committed);
+bool kcm_srv_more_ready(struct kcm_srv *srv);
+uint64_t kcm_srv_requests(const struct kcm_srv *srv);
 
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/util_log.h"
+
 #define STORE_HASH_BUCKETS 4096
 
 struct store {
@@ -15,6 +17,16 @@ struct store {
     void *pctx;
     struct store_owner *buckets[STORE_HASH_BUCKETS];
     size_t nowners;
+    void (*loader)(void *ctx, struct store_owner *o);
+    void *loader_ctx;
+    /* group commit (store.h) */
+    bool defer;     /* the current caller holds its answers until store_group_end */
+    bool in_op;     /* inside a deferred operation */
+    bool op_sp;     /* ... which has a savepoint (not the group's first) */
+    enum { G_IDLE, G_OPEN, G_FAILED } group;
+    size_t group_ops;
+    void (*group_hook)(void *ctx, bool committed);
+    void *group_ctx;
 };
 
 const char *store_rc_str(enum store_rc rc)
@@ -55,6 +67,25 @@ void store_set_limits(struct store *st, const struct store_limits *limits)
     st->limits = *limits;
 }
 
+void store_set_loader(struct store *st, void (*fn)(void *ctx, struct store_owner *o), void *ctx)
+{
+    st->loader = fn;
+    st->loader_ctx = ctx;
+}
+
+/* Link a pending owner's records before anyone sees the owner. Without a loader (the backend
+ * went away: shutdown) the records are simply not there. */
+static struct store_owner *owner_ready(struct store *st, struct store_owner *o)
+{
+    if (o != NULL && o->pending != NULL) {
+        if (st->loader != NULL) {
+            st->loader(st->loader_ctx, o);
+        }
+        o->pending = NULL;
+    }
+    return o;
+}
+
 void store_set_persist(struct store *st, const struct store_persist_ops *ops, void *pctx)
 {
     st->persist = ops;
@@ -63,15 +94,89 @@ void store_set_persist(struct store *st, const struct store_persist_ops *ops, vo
 
 /* ---- persistence transaction helpers ---- */
 
+static bool can_group(const struct store *st)
+{
+    return st->persist != NULL && st->persist->op_begin != NULL;
+}
+
+/* Commit the open group now; false (and the group failed) if that did not work. */
+static bool group_commit(struct store *st)
+{
+    if (st->persist->commit(st->pctx) == 0) {
+        st->group = G_IDLE;
+        st->group_ops = 0;
+        if (st->group_hook != NULL) {
+            st->group_hook(st->group_ctx, true);
+        }
+        return true;
+    }
+    st->persist->rollback(st->pctx);
+    st->group = G_FAILED;
+    return false;
+}
+
 static int tx_begin(struct store *st)
 {
-    return st->persist != NULL ? st->persist->begin(st->pctx) : 0;
+    int err;
+
+    if (st->persist == NULL) {
+        return 0;
+    }
+    if (st->group == G_FAILED) {
+        return EIO; /* until store_group_end has put memory back */
+    }
+    if (st->defer && can_group(st)) {
+        if (st->group == G_IDLE) {
+            /* The first operation of a group needs no savepoint (a rollback of the whole
+             * transaction undoes it alone): one client at a time pays nothing for grouping. */
+            err = st->persist->begin(st->pctx);
+            if (err != 0) {
+                return err;
+            }
+            st->group = G_OPEN;
+            st->group_ops = 0;
+            st->in_op = true;
+            st->op_sp = false;
+            return 0;
+        }
+        err = st->persist->op_begin(st->pctx);
+        if (err == 0) {
+            st->in_op = true;
+            st->op_sp = true;
+        }
+        return err;
+    }
+    /* Not deferred: what the caller is told must be on disk, the open group's changes (which
+     * it may have seen) included. */
+    if (st->group == G_OPEN && !group_commit(st)) {
+        return EIO;
+    }
+    return st->persist->begin(st->pctx);
 }
 
 static enum store_rc tx_end(struct store *st, int err)
 {
     if (st->persist == NULL) {
         return STORE_OK;
+    }
+    if (st->in_op) {
+        st->in_op = false;
+        if (err == 0 && st->op_sp) {
+            err = st->persist->op_release(st->pctx);
+        }
+        if (err == 0) {
+            st->group_ops++;
+            return STORE_OK;
+        }
+        if (!st->op_sp) {
+            /* The group's first operation: the transaction holds nothing else. */
+            st->persist->rollback(st->pctx);
+            st->group = G_IDLE;
+        } else if (st->persist->op_rollback(st->pctx) != 0) {
+            st->persist->rollback(st->pctx);
+            st->group = G_FAILED;
+        }
+        return STORE_IO;
     }
     if (err == 0) {
         err = st->persist->commit(st->pctx);
@@ -81,6 +186,45 @@ static enum store_rc tx_end(struct store *st, int err)
     }
     st->persist->rollback(st->pctx);
     return STORE_IO;
+}
+
+void store_group_set_hook(struct store *st, void (*hook)(void *ctx, bool committed), void *ctx)
+{
+    st->group_hook = hook;
+    st->group_ctx = ctx;
+}
+
+void store_group_defer(struct store *st, bool on)
+{
+    st->defer = on;
+}
+
+bool store_group_open(const struct store *st)
+{
+    return st->group != G_IDLE;
+}
+
+size_t store_group_size(const struct store *st)
+{
+    return st->group_ops;
+}
+
+void store_group_end(struct store *st)
+{
+    if (st->group == G_OPEN && st->group_ops > 1) {
+        util_log(UTIL_LOG_DEBUG, "committing %zu operations together", st->group_ops);
+    }
+    if (st->group == G_OPEN) {
+        (void)group_commit(st);
+    }
+    if (st->group == G_FAILED) {
+        st->persist->reload_touched(st->pctx);
+        st->group = G_IDLE;
+        st->group_ops = 0;
+        if (st->group_hook != NULL) {
+            st->group_hook(st->group_ctx, false);
+        }
+    }
 }
 
 #define P(st, op, ...) ((st)->persist != NULL ? (st)->persist->op((st)->pctx, __VA_ARGS__) : 0)
@@ -93,7 +237,7 @@ static size_t owner_hash(const struct store_owner_key *k)
     return (size_t)(h >> 52) % STORE_HASH_BUCKETS;
 }
 
-struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key)
+static struct store_owner *owner_lookup(struct store *st, const struct store_owner_key *key)
 {
     for (struct store_owner *o = st->buckets[owner_hash(key)]; o != NULL; o = o->hnext) {
         if (o->key.uid == key->uid && o->key.session == key->session &&
@@ -104,9 +248,14 @@ struct store_owner *store_owner_get(struct store *st, const struct store_owner_k
     return NULL;
 }
 
-struct store_owner *store_owner_get_or_create(struct store *st, const struct store_owner_key *key)
+struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key)
 {
-    struct store_owner *o = store_owner_get(st, key);
+    return owner_ready(st, owner_lookup(st, key));
+}
+
+struct store_owner *store_owner_shell(struct store *st, const struct store_owner_key *key)
+{
+    struct store_owner *o = owner_lookup(st, key);
     size_t h;
 
     if (o != NULL) {
@@ -124,17 +273,32 @@ struct store_owner *store_owner_get_or_create(struct store *st, const struct sto
     return o;
 }
 
-void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg)
+struct store_owner *store_owner_get_or_create(struct store *st, const struct store_owner_key *key)
+{
+    return owner_ready(st, store_owner_shell(st, key));
+}
+
+/* ready: load each owner before fn sees it. */
+static void owner_walk(struct store *st, bool ready, bool (*fn)(struct store_owner *o, void *arg),
+                       void *arg)
 {
     for (size_t i = 0; i < STORE_HASH_BUCKETS; i++) {
         struct store_owner *next;
         for (struct store_owner *o = st->buckets[i]; o != NULL; o = next) {
             next = o->hnext;
+            if (ready) {
+                owner_ready(st, o);
+            }
             if (!fn(o, arg)) {
                 return;
             }
         }
     }
+}
+
+void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg)
+{
+    owner_walk(st, true, fn, arg);
 }
 
 /* ---- lookups (read path: no allocation, no I/O) ---- */
@@ -826,6 +990,16 @@ size_t store_purge_expired(struct store *st, uint32_t now)
     return pa.dropped;
 }
 
+void store_owner_clear_memory(struct store_owner *o)
+{
+    while (o->caches != NULL) {
+        struct store_cache *c = o->caches;
+        cache_unlink(o, c);
+        talloc_free(c);
+    }
+    TALLOC_FREE(o->default_name);
+}
+
 enum store_rc store_owner_wipe(struct store *st, struct store_owner *o)
 {
     int err = tx_begin(st);
@@ -881,8 +1055,9 @@ static bool discard_owner(struct store_owner *o, void *arg)
 {
     struct discard_arg *da = arg;
 
+    /* Only the owners to remove are loaded (a pending one is loaded here, then removed). */
     if (o->key.session != 0 && memcmp(o->key.boot_id, da->boot_id, STORE_BOOT_ID_LEN) != 0 &&
-        store_owner_remove(da->st, o) == STORE_OK) {
+        store_owner_remove(da->st, owner_ready(da->st, o)) == STORE_OK) {
         da->removed++;
     }
     return true;
@@ -892,7 +1067,7 @@ size_t store_discard_other_boots(struct store *st, const uint8_t *boot_id)
 {
     struct discard_arg da = { st, boot_id, 0 };
 
-    store_foreach_owner(st, discard_owner, &da);
+    owner_walk(st, false, discard_owner, &da);
     return da.removed;
 }
 
@@ -901,6 +1076,10 @@ static bool stats_owner(struct store_owner *o, void *arg)
     struct store_stats *s = arg;
 
     s->owners++;
+    if (o->pending != NULL) {
+        s->pending++;
+        return true;
+    }
     s->caches += o->ncaches;
     s->bytes += o->bytes;
     for (struct store_cache *c = o->caches; c != NULL; c = c->next) {
@@ -912,7 +1091,7 @@ static bool stats_owner(struct store_owner *o, void *arg)
 void store_stats(struct store *st, struct store_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    store_foreach_owner(st, stats_owner, out);
+    owner_walk(st, false, stats_owner, out); /* statistics never wait for a load */
 }
 
 /* ---- loading ---- */
@@ -921,7 +1100,7 @@ struct store_cache *store_load_cache(struct store *st, const struct store_owner_
                                      const char *name, const uint8_t *uuid,
                                      const uint8_t *princ, size_t princ_len, int32_t offset)
 {
-    struct store_owner *o = store_owner_get_or_create(st, key);
+    struct store_owner *o = store_owner_shell(st, key);
     struct store_cache *c;
     struct util_secbuf *pb;
     struct kcm_princ pv;
@@ -957,9 +1136,30 @@ bool store_load_cred(struct store *st, struct store_cache *c, const uint8_t *uui
     return true;
 }
 
+bool store_load_cred_adopt(struct store *st, struct store_cache *c, const uint8_t *uuid,
+                           uint64_t seq, void *plain, const uint8_t *blob, size_t len)
+{
+    struct store_cred *cr = talloc_zero(c, struct store_cred);
+
+    (void)st;
+    if (cr == NULL) {
+        util_secmem_free(plain);
+        return false;
+    }
+    cr->blob = util_secbuf_adopt(cr, plain, (uint8_t *)blob, len);
+    if (cr->blob == NULL || !kcm_cred_from_bytes(cr->blob->p, len, &cr->v)) {
+        talloc_free(cr);
+        return false;
+    }
+    memcpy(cr->uuid, uuid, STORE_UUID_LEN);
+    cr->seq = seq;
+    cred_link(c, cr);
+    return true;
+}
+
 bool store_load_default(struct store *st, const struct store_owner_key *key, const char *name)
 {
-    struct store_owner *o = store_owner_get_or_create(st, key);
+    struct store_owner *o = store_owner_shell(st, key);
 
     if (o == NULL) {
         return false;

@@ -83,6 +83,10 @@ struct store_owner {
     size_t ncaches;
     size_t bytes;
     char *default_name; /* NULL: "<uid>" */
+    /* Non-NULL while the owner's records are still being decrypted after start-up (the
+     * persistence backend's business): every public lookup links them first (store_set_loader),
+     * so nobody ever sees a half-loaded owner. */
+    void *pending;
 };
 
 struct store;
@@ -100,15 +104,31 @@ struct store_persist_ops {
     int (*put_default)(void *pctx, const struct store_owner *o);
     /* Optional (may be NULL): forget everything of an owner, its default name included. */
     int (*del_owner)(void *pctx, const struct store_owner *o);
+    /* Group commit (optional: all NULL if the backend has none). One store operation inside
+     * the open transaction: savepoint, release it, or roll back to it (nonzero: the whole
+     * transaction is gone, e.g. sqlite aborted it on an I/O error). */
+    int (*op_begin)(void *pctx);
+    int (*op_release)(void *pctx);
+    int (*op_rollback)(void *pctx);
+    /* The group's transaction was rolled back: reload, from what is committed, every owner the
+     * transaction touched (memory was changed as its operations went). */
+    void (*reload_touched)(void *pctx);
 };
 
 struct store *store_new(TALLOC_CTX *ctx, const struct store_limits *limits);
+/* Background loading: fn(ctx, o) must load o's records into the store and clear o->pending.
+ * Called by store_owner_get, store_owner_get_or_create and store_foreach_owner (before the
+ * owner is handed out), on the event loop. NULL: no owner is pending. */
+void store_set_loader(struct store *st, void (*fn)(void *ctx, struct store_owner *o), void *ctx);
+/* An owner for a loader: found or created, never loaded (o->pending untouched). */
+struct store_owner *store_owner_shell(struct store *st, const struct store_owner_key *key);
 void store_set_limits(struct store *st, const struct store_limits *limits);
 void store_set_persist(struct store *st, const struct store_persist_ops *ops, void *pctx);
 
 struct store_owner *store_owner_get(struct store *st, const struct store_owner_key *key);
 struct store_owner *store_owner_get_or_create(struct store *st, const struct store_owner_key *key);
-/* Visit every owner (cachetctl, purge, scale tests). Return false from fn to stop. */
+/* Visit every owner (cachetctl, purge, scale tests), each loaded first. Return false from fn to
+ * stop. */
 void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg);
 
 struct store_cache *store_cache_find(struct store_owner *o, const char *name);
@@ -158,11 +178,37 @@ size_t store_discard_other_boots(struct store *st, const uint8_t *boot_id);
 
 struct store_stats {
     size_t owners;
+    size_t pending; /* of the owners, not loaded yet (not counted in caches, creds, bytes) */
     size_t caches;
     size_t creds;
     size_t bytes;
 };
 void store_stats(struct store *st, struct store_stats *out);
+
+/* ---- group commit ----
+ *
+ * A caller that can hold its answer until the data is durable (the KCM front end: it holds the
+ * reply) brackets its store calls with store_group_defer(st, true) ... (false). Its
+ * mutations then run inside one open transaction shared with the other deferred callers of the
+ * same event-loop round, each in its own savepoint: memory is changed at once (an operation
+ * that fails is rolled back alone and changes nothing), and the transaction is committed by
+ * store_group_end, after which the hook is told whether it committed: only then may the held
+ * answers go out (as errors, if it did not: every owner the transaction touched is then
+ * reloaded from disk, so memory is exactly what is committed again). A caller that does not
+ * defer gets the open group committed before its own transaction, as before: what anyone is
+ * told is on disk. Without persistence, nothing is ever deferred. */
+void store_group_set_hook(struct store *st, void (*hook)(void *ctx, bool committed), void *ctx);
+void store_group_defer(struct store *st, bool on);
+/* Is a group open (uncommitted or failed changes whose answers are held)? */
+bool store_group_open(const struct store *st);
+/* Operations in the open group. */
+size_t store_group_size(const struct store *st);
+/* Commit the open group (or finish a failed one) and tell the hook. Call only between event
+ * handlers: a failed group reloads owners (no store pointer survives that). */
+void store_group_end(struct store *st);
+
+/* Forget an owner's caches and default name in memory only (nothing is persisted). */
+void store_owner_clear_memory(struct store_owner *o);
 
 /* Start-up loading from persistence: no write-through. */
 struct store_cache *store_load_cache(struct store *st, const struct store_owner_key *key,
@@ -170,6 +216,10 @@ struct store_cache *store_load_cache(struct store *st, const struct store_owner_
                                      const uint8_t *princ, size_t princ_len, int32_t offset);
 bool store_load_cred(struct store *st, struct store_cache *c, const uint8_t *uuid, uint64_t seq,
                      const uint8_t *blob, size_t len);
+/* The same, taking over plain (secure memory from util_secmem_alloc, which blob lies in)
+ * instead of copying blob: plain is the store's now, or released if false. */
+bool store_load_cred_adopt(struct store *st, struct store_cache *c, const uint8_t *uuid,
+                           uint64_t seq, void *plain, const uint8_t *blob, size_t len);
 bool store_load_default(struct store *st, const struct store_owner_key *key, const char *name);
 
 #endif

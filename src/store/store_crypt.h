@@ -87,10 +87,15 @@ bool store_crypt_parse(const uint8_t *plain, size_t len, struct store_rec *out);
  * krb5_c_decrypt derives the enctype's Ke and Ki keys from the master key on every call.
  * Loading a large store uses krb5_keys instead, in which libkrb5 caches Ke (it derives Ki on
  * every call regardless: 12% fewer instructions per record, not the third that both would
- * save), and decrypts in parallel: one thread per CPU, each with its own krb5 context and
- * krb5_key (neither is safe to share between threads), fed in batches by the loading (main)
- * thread, which decrypts too. What remains is libk5crypto itself: with Debian's builtin
- * backend (table AES, C SHA-384) about 200k instructions, ~17 us, per 1.5 KB record.
+ * save), and decrypts in parallel: one worker thread per CPU, each with its own krb5 context
+ * and krb5_key (neither is safe to share between threads). What remains is libk5crypto
+ * itself: with Debian's builtin backend (table AES, C SHA-384) about 200k instructions,
+ * ~15-20 us, per 1.5 KB record.
+ *
+ * Work comes in units (one owner's records, see store_sqlite_load.c), queued while the
+ * database is read and taken by the workers in queue order; a thread that needs one unit now
+ * (a request for that owner) takes it over if no worker has started it, or waits for the
+ * worker that has.
  *
  * Secrecy: a krb5_key holds a copy of the master key, the derived keys and the AES key
  * schedules in libkrb5's ordinary heap (not locked, not excluded from core dumps), for as long
@@ -109,20 +114,30 @@ struct store_crypt_job {
     int ret;
 };
 
+/* A unit of work: jobs[0..n) decrypted by one thread. state is the pool's. */
+struct store_crypt_unit {
+    struct store_crypt_job *jobs;
+    size_t n;
+    int state;
+};
+
 struct store_crypt_pool;
 
-/* nthreads 0: one per online CPU (at most STORE_CRYPT_POOL_MAX); 1: no threads at all (the
- * caller's thread decrypts in store_crypt_pool_wait). Returns NULL if out of memory; fewer
- * threads than asked for when threads cannot be created. */
+/* nthreads 0: one worker per online CPU (at most STORE_CRYPT_POOL_MAX). notify_fd >= 0: an
+ * eventfd the workers add 1 to after each unit they finish. Returns NULL if out of memory;
+ * fewer workers than asked for (maybe none) when threads cannot be created. */
 #define STORE_CRYPT_POOL_MAX 8
 struct store_crypt_pool *store_crypt_pool_new(TALLOC_CTX *ctx, struct store_crypt *sc,
-                                              unsigned nthreads);
+                                              unsigned nthreads, int notify_fd);
 unsigned store_crypt_pool_threads(const struct store_crypt_pool *p);
-/* Hand n jobs to the workers and return at once. The jobs (and the ciphertexts) must stay put
- * until store_crypt_pool_wait returns; one batch at a time. */
-void store_crypt_pool_submit(struct store_crypt_pool *p, struct store_crypt_job *jobs, size_t n);
-/* Decrypt alongside the workers until the batch is done. */
-void store_crypt_pool_wait(struct store_crypt_pool *p);
+/* Queue a unit; it and its jobs (and their ciphertexts) must stay put until it is done and
+ * the pool was told so by store_crypt_pool_finish, or the pool is freed. */
+bool store_crypt_pool_add(struct store_crypt_pool *p, struct store_crypt_unit *u);
+/* Is u done (no waiting)? */
+bool store_crypt_pool_done(struct store_crypt_pool *p, struct store_crypt_unit *u);
+/* Make u done: decrypt it in this thread if no worker has taken it, else wait for that
+ * worker. Only the thread that created the pool calls this. */
+void store_crypt_pool_finish(struct store_crypt_pool *p, struct store_crypt_unit *u);
 
 /* The pool's building block: a krb5 context and a krb5_key of the master key, for one thread.
  * Created and freed (talloc) by the loading thread; store_crypt_key_decrypt may run in any

@@ -1,9 +1,10 @@
 /* Parallel decryption of sealed records at start-up; see store_crypt.h.
  *
- * Lives only while the store loads (before the event loop exists): the loading thread submits
- * a batch, goes on reading the next one from sqlite, then helps finish the batch. Workers touch
- * nothing but their own key, the jobs of the current batch and secure memory (which has its
- * own lock): no talloc, no sqlite, no logging. */
+ * Lives while the store loads: the loading thread queues units (one owner's records each) as
+ * it reads them, workers take them in queue order. The loading thread may take over a queued
+ * unit it needs at once (store_crypt_pool_finish). Workers touch nothing but their own key,
+ * the jobs of the unit they hold and secure memory (which has its own lock): no talloc, no
+ * sqlite, no logging. */
 #include "config.h"
 #include "store/store_crypt.h"
 
@@ -14,20 +15,25 @@
 
 #include "common/util_log.h"
 
-#define CHUNK 8 /* jobs taken per lock round trip */
+enum {
+    U_QUEUED = 0,
+    U_BUSY,
+    U_DONE,
+};
 
 struct store_crypt_pool {
     pthread_mutex_t mu;
-    pthread_cond_t work; /* a batch was submitted, or stop */
-    pthread_cond_t done; /* the last job of the batch finished */
-    struct store_crypt_job *jobs;
-    size_t n;
-    size_t next;     /* first job not taken */
-    size_t finished; /* jobs done */
+    pthread_cond_t work; /* a unit was queued, or stop */
+    pthread_cond_t done; /* a unit was finished */
+    struct store_crypt_unit **queue; /* malloc'ed: workers read it under mu */
+    size_t nqueue;
+    size_t cap;
+    size_t next; /* first unit no worker has looked at */
     bool stop;
+    int notify_fd;
     unsigned nthreads;
     pthread_t tid[STORE_CRYPT_POOL_MAX];
-    struct store_crypt_key *key[STORE_CRYPT_POOL_MAX + 1]; /* [nthreads]: the caller's */
+    struct store_crypt_key *key[STORE_CRYPT_POOL_MAX + 1]; /* [0]: the loading thread's */
 };
 
 struct worker_arg {
@@ -35,28 +41,11 @@ struct worker_arg {
     struct store_crypt_key *key;
 };
 
-/* Take up to CHUNK jobs and run them; called and returns with mu held. Returns false if there
- * was nothing to take. */
-static bool run_chunk(struct store_crypt_pool *p, struct store_crypt_key *key)
+static void run_unit(struct store_crypt_key *key, struct store_crypt_unit *u)
 {
-    size_t first = p->next;
-    size_t end;
-
-    if (first >= p->n) {
-        return false;
+    for (size_t i = 0; i < u->n; i++) {
+        store_crypt_key_decrypt(key, &u->jobs[i]);
     }
-    end = p->n - first > CHUNK ? first + CHUNK : p->n;
-    p->next = end;
-    pthread_mutex_unlock(&p->mu);
-    for (size_t i = first; i < end; i++) {
-        store_crypt_key_decrypt(key, &p->jobs[i]);
-    }
-    pthread_mutex_lock(&p->mu);
-    p->finished += end - first;
-    if (p->finished == p->n) {
-        pthread_cond_broadcast(&p->done);
-    }
-    return true;
 }
 
 static void *worker(void *arg)
@@ -67,8 +56,24 @@ static void *worker(void *arg)
     free(arg);
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
-        if (!run_chunk(p, key)) {
+        struct store_crypt_unit *u;
+        if (p->next >= p->nqueue) {
             pthread_cond_wait(&p->work, &p->mu);
+            continue;
+        }
+        u = p->queue[p->next++];
+        if (u->state != U_QUEUED) {
+            continue; /* taken over by the loading thread */
+        }
+        u->state = U_BUSY;
+        pthread_mutex_unlock(&p->mu);
+        run_unit(key, u);
+        pthread_mutex_lock(&p->mu);
+        u->state = U_DONE;
+        pthread_cond_broadcast(&p->done);
+        if (p->notify_fd >= 0) {
+            uint64_t one = 1;
+            (void)!write(p->notify_fd, &one, sizeof(one));
         }
     }
     pthread_mutex_unlock(&p->mu);
@@ -87,6 +92,7 @@ static int pool_destructor(struct store_crypt_pool *p)
     pthread_cond_destroy(&p->done);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->mu);
+    free(p->queue);
     return 0; /* the keys are talloc children: wiped after this */
 }
 
@@ -101,7 +107,7 @@ static unsigned default_threads(void)
 }
 
 struct store_crypt_pool *store_crypt_pool_new(TALLOC_CTX *ctx, struct store_crypt *sc,
-                                              unsigned nthreads)
+                                              unsigned nthreads, int notify_fd)
 {
     struct store_crypt_pool *p = talloc_zero(ctx, struct store_crypt_pool);
     sigset_t all;
@@ -114,9 +120,9 @@ struct store_crypt_pool *store_crypt_pool_new(TALLOC_CTX *ctx, struct store_cryp
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
+    p->notify_fd = notify_fd;
     talloc_set_destructor(p, pool_destructor);
-    /* The caller's thread counts as one: it decrypts in store_crypt_pool_wait. */
-    want = (nthreads == 0 ? default_threads() : nthreads) - 1;
+    want = nthreads == 0 ? default_threads() : nthreads;
     if (want > STORE_CRYPT_POOL_MAX) {
         want = STORE_CRYPT_POOL_MAX;
     }
@@ -155,31 +161,55 @@ struct store_crypt_pool *store_crypt_pool_new(TALLOC_CTX *ctx, struct store_cryp
 
 unsigned store_crypt_pool_threads(const struct store_crypt_pool *p)
 {
-    return p->nthreads + 1;
+    return p->nthreads;
 }
 
-void store_crypt_pool_submit(struct store_crypt_pool *p, struct store_crypt_job *jobs, size_t n)
+bool store_crypt_pool_add(struct store_crypt_pool *p, struct store_crypt_unit *u)
 {
-    pthread_mutex_lock(&p->mu);
-    p->jobs = jobs;
-    p->n = n;
-    p->next = 0;
-    p->finished = 0;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->mu);
-}
+    bool ok = true;
 
-void store_crypt_pool_wait(struct store_crypt_pool *p)
-{
     pthread_mutex_lock(&p->mu);
-    while (run_chunk(p, p->key[0])) {
+    u->state = U_QUEUED;
+    if (p->nqueue == p->cap) {
+        size_t cap = p->cap > 0 ? 2 * p->cap : 256;
+        struct store_crypt_unit **q = realloc(p->queue, cap * sizeof(*q));
+        if (q == NULL) {
+            ok = false;
+        } else {
+            p->queue = q;
+            p->cap = cap;
+        }
     }
-    while (p->finished < p->n) {
+    if (ok) {
+        p->queue[p->nqueue++] = u;
+        pthread_cond_signal(&p->work);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+bool store_crypt_pool_done(struct store_crypt_pool *p, struct store_crypt_unit *u)
+{
+    bool done;
+
+    pthread_mutex_lock(&p->mu);
+    done = u->state == U_DONE;
+    pthread_mutex_unlock(&p->mu);
+    return done;
+}
+
+void store_crypt_pool_finish(struct store_crypt_pool *p, struct store_crypt_unit *u)
+{
+    pthread_mutex_lock(&p->mu);
+    if (u->state == U_QUEUED) {
+        u->state = U_BUSY;
+        pthread_mutex_unlock(&p->mu);
+        run_unit(p->key[0], u);
+        pthread_mutex_lock(&p->mu);
+        u->state = U_DONE;
+    }
+    while (u->state != U_DONE) {
         pthread_cond_wait(&p->done, &p->mu);
     }
-    p->jobs = NULL;
-    p->n = 0;
-    p->next = 0;
-    p->finished = 0;
     pthread_mutex_unlock(&p->mu);
 }

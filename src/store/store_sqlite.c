@@ -58,6 +58,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_OWNER_DEL_CREDS] = "DELETE FROM creds WHERE " STORE_SQLITE_OWNER,
     [S_OWNER_DEL_CACHES] = "DELETE FROM caches WHERE " STORE_SQLITE_OWNER,
     [S_OWNER_DEL_DEFAULT] = "DELETE FROM defaults WHERE " STORE_SQLITE_OWNER,
+    [S_SAVEPOINT] = "SAVEPOINT op",
+    [S_RELEASE] = "RELEASE op",
+    [S_ROLLBACK_TO] = "ROLLBACK TO op",
 };
 
 static int rc_errno(int rc)
@@ -125,12 +128,81 @@ static int seal(struct store_sqlite *sq, const struct store_rec *r, struct util_
     return ret;
 }
 
+/* Remember an owner the open transaction changes (few per transaction: a linear list). */
+static int touch(struct store_sqlite *sq, const struct store_owner_key *k)
+{
+    struct store_owner_key *a;
+
+    for (size_t i = 0; i < sq->ntouched; i++) {
+        if (store_owner_key_eq(&sq->touched[i], k)) {
+            return 0;
+        }
+    }
+    a = talloc_realloc(sq, sq->touched, struct store_owner_key, sq->ntouched + 1);
+    if (a == NULL) {
+        return ENOMEM;
+    }
+    a[sq->ntouched++] = *k;
+    sq->touched = a;
+    return 0;
+}
+
 static int sq_begin(void *pctx)
 {
     struct store_sqlite *sq = pctx;
 
     sq->nmemo = 0;
+    sq->ntouched = 0;
     return run(sq, S_BEGIN, "BEGIN");
+}
+
+static int sq_op_begin(void *pctx)
+{
+    struct store_sqlite *sq = pctx;
+    int ret = in_tx(sq);
+
+    sq->nmemo = 0;
+    return ret != 0 ? ret : run(sq, S_SAVEPOINT, "SAVEPOINT");
+}
+
+static int sq_op_release(void *pctx)
+{
+    struct store_sqlite *sq = pctx;
+    int ret = in_tx(sq);
+
+    return ret != 0 ? ret : run(sq, S_RELEASE, "RELEASE");
+}
+
+/* Nonzero if the transaction itself is gone (then the caller rolls back the group). */
+static int sq_op_rollback(void *pctx)
+{
+    struct store_sqlite *sq = pctx;
+
+    sq->nmemo = 0;
+    if (sqlite3_get_autocommit(sq->db)) {
+        return EIO;
+    }
+    if (run(sq, S_ROLLBACK_TO, "ROLLBACK TO") != 0 || run(sq, S_RELEASE, "RELEASE") != 0) {
+        return EIO;
+    }
+    return 0;
+}
+
+static void sq_reload_touched(void *pctx)
+{
+    struct store_sqlite *sq = pctx;
+
+    for (size_t i = 0; i < sq->ntouched; i++) {
+        int ret = store_sqlite_reload_owner(sq, &sq->touched[i]);
+        if (ret != 0) {
+            util_log(UTIL_LOG_ERROR, "cannot reload the caches of uid %u session %u after a "
+                     "failed commit: %s (they are empty until a restart)",
+                     sq->touched[i].uid, sq->touched[i].session, strerror(ret));
+        }
+    }
+    util_log(UTIL_LOG_WARNING, "a commit failed: %zu owners' caches reloaded from disk; the "
+             "requests of that commit got errors", sq->ntouched);
+    sq->ntouched = 0;
 }
 
 static int sq_commit(void *pctx)
@@ -164,6 +236,10 @@ static int sq_put_cache(void *pctx, const struct store_cache *c)
     }
     if (c->princ_blob == NULL) {
         return EINVAL;
+    }
+    ret = touch(sq, &c->owner->key);
+    if (ret != 0) {
+        return ret;
     }
     r.owner = c->owner->key;
     memcpy(r.cache_uuid, c->uuid, STORE_UUID_LEN);
@@ -241,6 +317,9 @@ static int sq_del_cache(void *pctx, const struct store_cache *c)
     int ret = in_tx(sq);
 
     if (ret == 0) {
+        ret = touch(sq, &c->owner->key);
+    }
+    if (ret == 0) {
         ret = memo_pos(sq, c);
     }
     if (ret == 0) {
@@ -259,6 +338,9 @@ static int sq_del_creds(void *pctx, const struct store_cache *c)
     struct store_sqlite *sq = pctx;
     int ret = in_tx(sq);
 
+    if (ret == 0) {
+        ret = touch(sq, &c->owner->key);
+    }
     return ret != 0 ? ret : del_cache_creds(sq, c);
 }
 
@@ -270,6 +352,9 @@ static int sq_put_cred(void *pctx, const struct store_cache *c, const struct sto
     struct util_secbuf *ct = NULL;
     int ret = in_tx(sq);
 
+    if (ret == 0) {
+        ret = touch(sq, &c->owner->key);
+    }
     if (ret != 0) {
         return ret;
     }
@@ -298,6 +383,9 @@ static int sq_del_cred(void *pctx, const struct store_cache *c, const struct sto
     sqlite3_stmt *s = sq->stmt[S_CRED_DEL];
     int ret = in_tx(sq);
 
+    if (ret == 0) {
+        ret = touch(sq, &c->owner->key);
+    }
     if (ret != 0) {
         return ret;
     }
@@ -315,6 +403,9 @@ static int sq_put_default(void *pctx, const struct store_owner *o)
     struct util_secbuf *ct = NULL;
     int ret = in_tx(sq);
 
+    if (ret == 0) {
+        ret = touch(sq, &o->key);
+    }
     if (ret != 0) {
         return ret;
     }
@@ -344,6 +435,9 @@ static int sq_del_owner(void *pctx, const struct store_owner *o)
     struct store_sqlite *sq = pctx;
     int ret = in_tx(sq);
 
+    if (ret == 0) {
+        ret = touch(sq, &o->key);
+    }
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && ret == 0; i++) {
         store_sqlite_bind_owner(sq->stmt[ids[i]], &o->key);
         ret = run(sq, ids[i], "owner delete");
@@ -362,6 +456,10 @@ static const struct store_persist_ops sqlite_ops = {
     .del_creds = sq_del_creds,
     .put_default = sq_put_default,
     .del_owner = sq_del_owner,
+    .op_begin = sq_op_begin,
+    .op_release = sq_op_release,
+    .op_rollback = sq_op_rollback,
+    .reload_touched = sq_reload_touched,
 };
 
 /* ---- lifetime ---- */
@@ -387,6 +485,7 @@ static void db_close(struct store_sqlite *sq, bool checkpoint)
 static int link_destructor(struct sqlite_link *l)
 {
     if (l->sq != NULL) {
+        store_sqlite_load_abort(l->sq);
         l->sq->link = NULL;
         l->sq->st = NULL;
     }
@@ -395,6 +494,7 @@ static int link_destructor(struct sqlite_link *l)
 
 static int sq_destructor(struct store_sqlite *sq)
 {
+    store_sqlite_load_abort(sq);
     if (sq->link != NULL) {
         sq->link->sq = NULL;
         store_set_persist(sq->st, NULL, NULL);
@@ -405,6 +505,11 @@ static int sq_destructor(struct store_sqlite *sq)
     }
     db_close(sq, true); /* checkpoints the WAL into the database file and removes it */
     return 0;
+}
+
+bool store_sqlite_loading(const struct store_sqlite *sq)
+{
+    return sq->load != NULL;
 }
 
 /* ---- entry point ---- */
@@ -495,7 +600,7 @@ int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqli
             res = prepare_statements(sq, &why, err, errlen);
         }
         if (res == OPEN_OK) {
-            res = store_sqlite_load(sq, &why, err, errlen);
+            res = store_sqlite_load(sq, opt->ev, &why, err, errlen);
         }
         if (res == OPEN_OK || res == OPEN_FATAL || attempt == 1) {
             break;

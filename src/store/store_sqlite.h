@@ -3,8 +3,10 @@
 #ifndef CACHET_STORE_SQLITE_H
 #define CACHET_STORE_SQLITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <talloc.h>
+#include <tevent.h>
 
 #include "store/store.h"
 
@@ -15,6 +17,10 @@ struct store_sqlite_options {
     /* $CREDENTIALS_DIRECTORY/cachet-master-key (systemd LoadCredential=), when present, wins;
      * else this file; NULL or "": <state_dir>/master.key (created 0600 on first start). */
     const char *master_key_file;
+    /* The daemon's event loop: records are decrypted in the background after
+     * store_sqlite_open returns (an owner is loaded at once when first asked for). NULL:
+     * store_sqlite_open returns with everything loaded. */
+    struct tevent_context *ev;
 };
 
 /* Open (or create) the database, load every record into st, and attach write-through.
@@ -22,5 +28,8 @@ struct store_sqlite_options {
  * Returns 0, or an errno with err filled. */
 int store_sqlite_open(TALLOC_CTX *ctx, struct store *st, const struct store_sqlite_options *opt,
                       struct store_sqlite **out, char *err, size_t errlen);
+
+/* Are records still being decrypted in the background (opt->ev given)? */
+bool store_sqlite_loading(const struct store_sqlite *sq);
 
 #endif

@@ -33,6 +33,9 @@ enum stmt_id {
     S_OWNER_DEL_CREDS,
     S_OWNER_DEL_CACHES,
     S_OWNER_DEL_DEFAULT,
+    S_SAVEPOINT,
+    S_RELEASE,
+    S_ROLLBACK_TO,
     S_COUNT
 };
 
@@ -45,6 +48,8 @@ struct pos_memo {
 };
 
 struct store_sqlite;
+struct sq_load;
+struct tevent_context;
 
 /* Child of the store: whichever of store and backend goes first detaches the other. */
 struct sqlite_link {
@@ -60,6 +65,10 @@ struct store_sqlite {
     sqlite3_stmt *stmt[S_COUNT];
     struct pos_memo *memo;
     size_t nmemo;
+    struct sq_load *load; /* while records are still being decrypted (store_sqlite_load.c) */
+    /* Owners the open transaction changed: reloaded from disk if it is rolled back. */
+    struct store_owner_key *touched;
+    size_t ntouched;
 };
 
 /* Why an open attempt did not produce a usable database. */
@@ -81,9 +90,16 @@ enum open_res store_sqlite_classify(struct store_sqlite *sq, int rc, const char 
 /* Open sq->path: pragmas, integrity check, schema creation or migration, key check. */
 enum open_res store_sqlite_db_open(struct store_sqlite *sq, const char **why, char *err,
                                    size_t errlen);
-/* Load every record into sq->st; dropped records are logged and deleted. */
-enum open_res store_sqlite_load(struct store_sqlite *sq, const char **why, char *err,
-                                size_t errlen);
+/* Load every record into sq->st; dropped records are logged and deleted. With ev, returns once
+ * everything is read and finishes the decryption in the background (pending owners are
+ * loaded on first use); without, returns when everything is loaded. */
+enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *ev,
+                                const char **why, char *err, size_t errlen);
+/* Replace an owner's contents in memory by what is committed on disk (after a rollback).
+ * Returns 0 or an errno (then the owner is left empty in memory: never half-loaded). */
+int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k);
+/* Stop a background load (threads joined, plaintexts wiped); pending owners stay empty. */
+void store_sqlite_load_abort(struct store_sqlite *sq);
 /* Forget everything loaded into st (no backend attached yet: memory only). */
 void store_sqlite_forget(struct store *st);
 void store_sqlite_bind_owner(sqlite3_stmt *s, const struct store_owner_key *k);

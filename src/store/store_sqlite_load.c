@@ -1,26 +1,44 @@
 /* Start-up loading of the sqlite backend: every record into the store, once (see store_sqlite.c
  * for the schema, store_sqlite_open.c for the file and the key check).
  *
- * Decryption is nearly all of the cost of a load, so it runs in a pool of threads
- * (store_crypt_pool): this thread reads rows in batches (ciphertexts copied out of sqlite,
- * which only this thread touches), hands a batch to the pool, reads the next batch while the
- * pool decrypts, then helps finish, and links the plaintexts into the store in row order.
- * Caches first (in creation order), then each cache's credentials (in insertion order).
+ * Decryption is nearly all of the cost of a load (libk5crypto's software AES and SHA-384,
+ * ~15-20 us per 1.5 KB record), so it is done per owner, in a pool of worker threads
+ * (store_crypt_pool), and need not be finished before the daemon serves:
+ *
+ * 1. Read (this thread, inside store_sqlite_open): every row's clear columns and a copy of its
+ *    ciphertext (not secret), grouped by owner into units; each owner gets an empty "pending"
+ *    shell in the store, and its unit is queued for the workers as soon as it is complete, so
+ *    decryption overlaps the reading.
+ * 2. Without an event loop (opt->ev NULL: tests, tools) the rest happens before
+ *    store_sqlite_open returns. With one, the daemon is ready now, and:
+ * 3. Link (event loop): a finished unit is parsed, checked against its rows and linked into
+ *    its owner when a worker reports it (eventfd) -- or at once, when anything asks the store
+ *    for a pending owner (store_set_loader): the owner's unit is then decrypted right there if
+ *    no worker has started it, or waited for. No lookup, mutation, listing or purge ever sees
+ *    a pending owner: requests for other owners go on while the rest decrypts, a request for
+ *    a not yet decrypted owner costs that owner's decryption (~4 ms for 200 credentials).
+ * 4. When every unit is linked: orphaned credential rows are deleted, the pool and its keys
+ *    are freed, and "loaded ..." is logged with the full load time.
  *
  * A record that does not decrypt, does not parse, or belongs to another row is dropped: logged,
- * and deleted once the load is done. */
+ * and deleted when its owner is linked -- before any write can touch that owner's rows, so
+ * deleting by rowid cannot hit a row written since start-up. Credentials of a dropped cache
+ * are dropped with it. */
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <tevent.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/util_log.h"
 #include "store/store_sqlite_int.h"
-
-#define BATCH_JOBS 512
-#define BATCH_BYTES (1024u * 1024) /* ciphertext bytes per batch (one record may exceed it) */
 
 enum {
     T_CACHES,
@@ -32,39 +50,104 @@ static const char *const table_name[] = { "caches", "creds", "defaults" };
 /* One row waiting for (or back from) decryption. */
 struct item {
     int64_t rowid;
-    struct store_owner_key key; /* caches: the row's owner columns */
-    bool keys_ok;
+    int table;
     bool uuid_ok;
     uint8_t uuid[STORE_UUID_LEN]; /* the row's uuid column */
-    struct store_cache *c;        /* credentials: their (loaded) cache */
+    size_t cache;                 /* credentials: index of their cache's item */
     uint64_t seq;
-    size_t off; /* ciphertext in the batch's arena */
+    struct store_cache *c; /* caches: linked as */
 };
 
-struct batch {
-    int table;
-    struct item items[BATCH_JOBS];
-    struct store_crypt_job jobs[BATCH_JOBS];
-    size_t n;
-    uint8_t *arena; /* ciphertext copies (not secret) */
-    size_t used;
+/* Finished units linked per event-loop round (~200 credentials each: a few ms). */
+#define LINK_PER_ROUND 4
+
+/* Ciphertext copies (not secret) live in mmap'ed blocks, not on the heap: a big store's are
+ * hundreds of MB for a few seconds, and munmap gives them back whole, with no fragmentation
+ * left between the store's own allocations. */
+#define CT_BLOCK (256u * 1024)
+
+struct ct_block {
+    struct ct_block *next;
+    size_t len;  /* mapping length */
+    size_t used; /* from the start of the mapping (the header takes 64 bytes) */
+};
+
+/* One owner's rows: its default name, its caches (creation order), their credentials (each
+ * cache's in insertion order). Talloc child of the load. */
+struct unit {
+    struct ct_block *blocks; /* newest first */
+    struct store_crypt_unit cu; /* cu.jobs parallels items */
+    struct item *items;
     size_t cap;
+    struct store_owner_key key;
+    struct store_owner *o;
+    bool queued;
+    bool linked;
 };
 
-struct load {
+static uint8_t *ct_copy(struct unit *u, const void *ct, size_t len)
+{
+    struct ct_block *b = u->blocks;
+    size_t step = (len + 15) & ~(size_t)15;
+    uint8_t *p;
+
+    if (b == NULL || b->len - b->used < step) {
+        size_t want = 64 + step > CT_BLOCK ? 64 + step : CT_BLOCK;
+        void *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            return NULL;
+        }
+        b = m;
+        b->len = want;
+        b->used = 64; /* header, rounded up */
+        b->next = u->blocks;
+        u->blocks = b;
+    }
+    p = (uint8_t *)b + b->used;
+    if (len > 0) {
+        memcpy(p, ct, len);
+    }
+    b->used += step;
+    return p;
+}
+
+static void ct_free(struct unit *u)
+{
+    while (u->blocks != NULL) {
+        struct ct_block *b = u->blocks;
+        u->blocks = b->next;
+        munmap(b, b->len);
+    }
+}
+
+struct sq_load {
     struct store_sqlite *sq;
     struct store_crypt_pool *pool;
-    struct batch *b[2];
-    int fill;      /* index of the batch being filled */
-    bool inflight; /* the other one is with the pool */
-    struct store_cache **loaded; /* caches, in load order */
-    size_t nloaded;
+    struct unit **units; /* in reading order */
+    size_t nunits;
+    size_t nlinked;
+    size_t next_link; /* units before this one are linked */
+    int efd;
+    struct tevent_fd *fde;
+    double t0;
+    double t_ready;
     size_t caches;
     size_t creds;
     size_t defaults;
-    int64_t *drop[3]; /* rowids of dropped rows: caches, creds, defaults */
-    size_t ndrop[3];
+    size_t dropped;
+    size_t orphans;
+    bool reading; /* inside the reading transaction */
+    int64_t *early[3]; /* rows dropped while reading: deleted when it is over */
+    size_t nearly[3];
 };
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void uuid_hex(const uint8_t *u, char *out)
 {
@@ -122,297 +205,43 @@ static const char *drop_reason(int ret)
     }
 }
 
-/* Log and remember a dropped row. Returns an sqlite code: OK, or NOMEM to abort the load. */
-static int drop(struct load *ld, int table, int64_t rowid, const char *what,
-                const struct store_owner_key *k, const uint8_t *uuid, int ret)
+static void log_drop(const char *what, const struct store_owner_key *k, const uint8_t *uuid,
+                     int ret)
 {
     char hex[2 * STORE_UUID_LEN + 1] = "";
-    int64_t *a;
 
-    if (ret == ENOMEM) {
-        return SQLITE_NOMEM;
-    }
-    a = talloc_realloc(ld->sq, ld->drop[table], int64_t, ld->ndrop[table] + 1);
-    if (a == NULL) {
-        return SQLITE_NOMEM;
-    }
     if (uuid != NULL) {
         uuid_hex(uuid, hex);
     }
     util_log(UTIL_LOG_WARNING, "dropping %s %s of uid %u session %u: %s", what, hex, k->uid,
              k->session, drop_reason(ret));
-    a[ld->ndrop[table]++] = rowid;
-    ld->drop[table] = a;
-    return SQLITE_OK;
 }
 
-/* ---- linking decrypted rows into the store (this thread, row order) ---- */
-
-static int link_cache(struct load *ld, const struct item *it, int ret, const struct store_rec *r)
+/* Out of (secure) memory half way through linking: an owner would be served incomplete. The
+ * database is intact; a restart loads it again. */
+static void load_fatal(const char *what)
 {
-    struct store_cache *c = NULL;
-
-    if (ret == 0 && (!it->keys_ok || !it->uuid_ok || r->type != STORE_REC_CACHE ||
-                     !store_owner_key_eq(&r->owner, &it->key) ||
-                     memcmp(r->cache_uuid, it->uuid, STORE_UUID_LEN) != 0)) {
-        ret = EXDEV;
-    }
-    if (ret == 0) {
-        c = store_load_cache(ld->sq->st, &it->key, r->name, it->uuid, r->blob.p, r->blob.len,
-                             r->offset);
-        ret = c != NULL ? 0 : EINVAL;
-    }
-    if (ret != 0) {
-        /* Its credentials become orphans and are deleted with it. */
-        return drop(ld, T_CACHES, it->rowid, "cache", &it->key, it->uuid_ok ? it->uuid : NULL,
-                    ret);
-    }
-    if (ld->nloaded % 1024 == 0) {
-        struct store_cache **a = talloc_realloc(ld->sq, ld->loaded, struct store_cache *,
-                                                ld->nloaded + 1024);
-        if (a == NULL) {
-            return SQLITE_NOMEM;
-        }
-        ld->loaded = a;
-    }
-    ld->loaded[ld->nloaded++] = c;
-    ld->caches++;
-    return SQLITE_OK;
+    util_log(UTIL_LOG_ERROR, "loading the store: %s; exiting (nothing is lost: the database is "
+             "intact)", what);
+    _exit(EXIT_FAILURE);
 }
 
-static int link_cred(struct load *ld, const struct item *it, int ret, const struct store_rec *r)
+/* Delete rows by rowid, each table's in one statement run; inside the caller's transaction if
+ * there is one (a savepoint either way). Returns an sqlite code. */
+static int delete_rows(struct store_sqlite *sq, int64_t *const rows[3], const size_t n[3])
 {
-    struct store_cache *c = it->c;
-    const struct store_owner_key *k = &c->owner->key;
-
-    if (ret == 0 &&
-        (!it->uuid_ok || r->type != STORE_REC_CRED || !store_owner_key_eq(&r->owner, k) ||
-         memcmp(r->cache_uuid, c->uuid, STORE_UUID_LEN) != 0 ||
-         memcmp(r->cred_uuid, it->uuid, STORE_UUID_LEN) != 0)) {
-        ret = EXDEV;
-    }
-    if (ret == 0 && !store_load_cred(ld->sq->st, c, it->uuid, it->seq, r->blob.p, r->blob.len)) {
-        ret = EINVAL;
-    }
-    if (ret != 0) {
-        return drop(ld, T_CREDS, it->rowid, "credential", k, it->uuid_ok ? it->uuid : NULL, ret);
-    }
-    ld->creds++;
-    return SQLITE_OK;
-}
-
-/* Link a decrypted batch and empty it. Plaintexts are wiped and released whatever happens. */
-static int link_batch(struct load *ld, struct batch *b)
-{
-    int rc = SQLITE_OK;
-
-    for (size_t i = 0; i < b->n; i++) {
-        struct store_crypt_job *j = &b->jobs[i];
-        struct store_rec r;
-        int ret = j->ret;
-
-        if (rc == SQLITE_OK) {
-            if (ret == 0 && !store_crypt_parse(j->plain, j->plen, &r)) {
-                ret = EPROTO;
-            }
-            rc = b->table == T_CACHES ? link_cache(ld, &b->items[i], ret, &r)
-                                      : link_cred(ld, &b->items[i], ret, &r);
-        }
-        util_secmem_free(j->plain);
-        j->plain = NULL;
-    }
-    b->n = 0;
-    b->used = 0;
-    return rc;
-}
-
-/* The batch being filled is complete (or the table is done): collect the batch in flight, hand
- * this one to the pool, then link the collected one while the pool works; its buffer becomes
- * the one to fill. Called twice in a row, it drains the pipeline. */
-static int cycle(struct load *ld)
-{
-    struct batch *f = ld->b[ld->fill];
-    struct batch *done = NULL;
-
-    if (ld->inflight) {
-        store_crypt_pool_wait(ld->pool);
-        ld->inflight = false;
-        done = ld->b[!ld->fill];
-    }
-    if (f->n > 0) {
-        for (size_t i = 0; i < f->n; i++) {
-            f->jobs[i].ct = f->arena + f->items[i].off;
-        }
-        store_crypt_pool_submit(ld->pool, f->jobs, f->n);
-        ld->inflight = true;
-        ld->fill = !ld->fill;
-    }
-    return done != NULL ? link_batch(ld, done) : SQLITE_OK;
-}
-
-static int drain(struct load *ld)
-{
-    int rc = cycle(ld);
-
-    return rc == SQLITE_OK ? cycle(ld) : rc;
-}
-
-/* Queue the current row of s (ciphertext in column col) for decryption. *out: its item, NULL
- * with an sqlite code on failure. */
-static int enqueue(struct load *ld, int table, sqlite3_stmt *s, int col, struct item **out)
-{
-    const void *ct = sqlite3_column_blob(s, col);
-    size_t len = (size_t)sqlite3_column_bytes(s, col);
-    struct batch *b = ld->b[ld->fill];
-    struct item *it;
-    int rc;
-
-    *out = NULL;
-    if (b->n == BATCH_JOBS || (b->n > 0 && b->used + len > BATCH_BYTES)) {
-        rc = cycle(ld);
-        if (rc != SQLITE_OK) {
-            return rc;
-        }
-        b = ld->b[ld->fill];
-    }
-    if (b->used + len > b->cap) {
-        size_t cap = b->used + len > 2 * b->cap ? b->used + len : 2 * b->cap;
-        uint8_t *a = talloc_realloc(b, b->arena, uint8_t, cap);
-        if (a == NULL) {
-            return SQLITE_NOMEM;
-        }
-        b->arena = a;
-        b->cap = cap;
-    }
-    if (len > 0) {
-        memcpy(b->arena + b->used, ct, len);
-    }
-    b->table = table;
-    it = &b->items[b->n];
-    memset(it, 0, sizeof(*it));
-    it->rowid = sqlite3_column_int64(s, 0);
-    it->off = b->used;
-    b->jobs[b->n].ctlen = len;
-    b->jobs[b->n].plain = NULL;
-    b->used += len;
-    b->n++;
-    *out = it;
-    return SQLITE_OK;
-}
-
-/* ---- tables ---- */
-
-/* Caches in creation order. Columns: rowid, uid, session, boot_id, uuid, rec. */
-static int load_caches(struct load *ld)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                "ORDER BY pos, rowid",
-                                -1, &s, NULL);
-
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct item *it;
-        rc = enqueue(ld, T_CACHES, s, 5, &it);
-        if (it != NULL) {
-            it->keys_ok = col_owner(s, 1, &it->key);
-            it->uuid_ok = col_uuid(s, 4, it->uuid);
-        }
-    }
-    sqlite3_finalize(s);
-    if (rc == SQLITE_DONE) {
-        rc = drain(ld);
-    }
-    return rc;
-}
-
-/* Each loaded cache's credentials in insertion order. Columns: rowid, uuid, seq, rec. */
-static int load_creds(struct load *ld)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT rowid, uuid, seq, rec FROM creds WHERE " STORE_SQLITE_OWNER
-                                " AND cache_uuid = ?4 ORDER BY seq, rowid",
-                                -1, &s, NULL);
-
-    for (size_t i = 0; i < ld->nloaded && rc == SQLITE_OK; i++) {
-        struct store_cache *c = ld->loaded[i];
-
-        store_sqlite_bind_owner(s, &c->owner->key);
-        sqlite3_bind_blob(s, 4, c->uuid, STORE_UUID_LEN, SQLITE_STATIC);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            struct item *it;
-            rc = enqueue(ld, T_CREDS, s, 3, &it);
-            if (it == NULL) {
-                break;
-            }
-            it->c = c;
-            it->uuid_ok = col_uuid(s, 1, it->uuid);
-            it->seq = (uint64_t)sqlite3_column_int64(s, 2);
-        }
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    sqlite3_finalize(s);
-    if (rc == SQLITE_OK) {
-        rc = drain(ld);
-    }
-    return rc;
-}
-
-/* Few rows: decrypted here, one by one. */
-static int load_defaults(struct load *ld)
-{
-    struct store_sqlite *sq = ld->sq;
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(sq->db, "SELECT rowid, uid, session, boot_id, rec FROM defaults",
-                                -1, &s, NULL);
-
-    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_owner_key k;
-        bool keys_ok = col_owner(s, 1, &k);
-        struct store_rec r;
-        int ret = store_crypt_open(sq->crypt, sq, sqlite3_column_blob(s, 4),
-                                   (size_t)sqlite3_column_bytes(s, 4), &r);
-
-        if (ret == 0 &&
-            (!keys_ok || r.type != STORE_REC_DEFAULT || !store_owner_key_eq(&r.owner, &k))) {
-            ret = EXDEV;
-        }
-        if (ret == 0 && !store_load_default(sq->st, &k, r.name)) {
-            ret = ENOMEM;
-        }
-        talloc_free(r.plain);
-        if (ret == 0) {
-            ld->defaults++;
-        } else {
-            rc = drop(ld, T_DEFAULTS, sqlite3_column_int64(s, 0), "default cache name", &k, NULL,
-                      ret);
-        }
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Dropped records are unreadable under the verified master key (tampered or damaged) or refer
- * to nothing: delete them so that they are not reported at every start. */
-static int delete_dropped(struct load *ld, size_t *orphans)
-{
-    struct store_sqlite *sq = ld->sq;
-    int rc = sqlite3_exec(sq->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = sqlite3_exec(sq->db, "SAVEPOINT dropped", NULL, NULL, NULL);
 
     for (int t = 0; t < 3 && rc == SQLITE_OK; t++) {
         sqlite3_stmt *s = NULL;
-        char *sql = talloc_asprintf(sq, "DELETE FROM %s WHERE rowid = ?1", table_name[t]);
-        if (sql == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
+        char sql[64];
+        if (n[t] == 0) {
+            continue;
         }
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE rowid = ?1", table_name[t]);
         rc = sqlite3_prepare_v2(sq->db, sql, -1, &s, NULL);
-        talloc_free(sql);
-        for (size_t i = 0; i < ld->ndrop[t] && rc == SQLITE_OK; i++) {
-            sqlite3_bind_int64(s, 1, ld->drop[t][i]);
+        for (size_t i = 0; i < n[t] && rc == SQLITE_OK; i++) {
+            sqlite3_bind_int64(s, 1, rows[t][i]);
             rc = sqlite3_step(s);
             rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
             sqlite3_reset(s);
@@ -420,21 +249,430 @@ static int delete_dropped(struct load *ld, size_t *orphans)
         sqlite3_finalize(s);
     }
     if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(sq->db,
-                          "DELETE FROM creds WHERE NOT EXISTS (SELECT 1 FROM caches k "
-                          "WHERE k.uid = creds.uid AND k.session = creds.session "
-                          "AND k.boot_id = creds.boot_id AND k.uuid = creds.cache_uuid)",
-                          NULL, NULL, NULL);
-        *orphans = (size_t)sqlite3_changes(sq->db);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
-    }
-    if (rc != SQLITE_OK) {
-        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = sqlite3_exec(sq->db, "RELEASE dropped", NULL, NULL, NULL);
+    } else {
+        sqlite3_exec(sq->db, "ROLLBACK TO dropped", NULL, NULL, NULL);
+        sqlite3_exec(sq->db, "RELEASE dropped", NULL, NULL, NULL);
     }
     return rc;
 }
+
+/* Remember a row to delete once the reading transaction is over. */
+static bool early_add(struct sq_load *ld, int table, int64_t rowid)
+{
+    int64_t *a = talloc_realloc(ld, ld->early[table], int64_t, ld->nearly[table] + 1);
+
+    if (a == NULL) {
+        return false;
+    }
+    a[ld->nearly[table]++] = rowid;
+    ld->early[table] = a;
+    return true;
+}
+
+/* ---- linking a decrypted unit into its owner (event loop) ---- */
+
+static int check_item(const struct unit *u, const struct item *it, const struct store_rec *r)
+{
+    switch (it->table) {
+    case T_DEFAULTS:
+        return r->type == STORE_REC_DEFAULT && store_owner_key_eq(&r->owner, &u->key) ? 0 : EXDEV;
+    case T_CACHES:
+        return it->uuid_ok && r->type == STORE_REC_CACHE &&
+                       store_owner_key_eq(&r->owner, &u->key) &&
+                       memcmp(r->cache_uuid, it->uuid, STORE_UUID_LEN) == 0
+                   ? 0
+                   : EXDEV;
+    default:
+        return it->uuid_ok && r->type == STORE_REC_CRED &&
+                       store_owner_key_eq(&r->owner, &u->key) &&
+                       memcmp(r->cache_uuid, u->items[it->cache].uuid, STORE_UUID_LEN) == 0 &&
+                       memcmp(r->cred_uuid, it->uuid, STORE_UUID_LEN) == 0
+                   ? 0
+                   : EXDEV;
+    }
+}
+
+static void link_unit(struct sq_load *ld, struct unit *u)
+{
+    struct store *st = ld->sq->st;
+    int64_t *rows[3] = { NULL, NULL, NULL };
+    size_t nrows[3] = { 0, 0, 0 };
+
+    store_crypt_pool_finish(ld->pool, &u->cu);
+    u->o->pending = NULL;
+    for (size_t i = 0; i < u->cu.n; i++) {
+        struct store_crypt_job *j = &u->cu.jobs[i];
+        struct item *it = &u->items[i];
+        struct store_rec r;
+        int ret = j->ret;
+        bool orphan = false;
+        bool ok;
+
+        if (ret == ENOMEM) {
+            load_fatal("out of secure memory");
+        }
+        if (it->table == T_CREDS && u->items[it->cache].c == NULL) {
+            orphan = true; /* its cache was dropped: it goes too, silently */
+        } else {
+            if (ret == 0 && !store_crypt_parse(j->plain, j->plen, &r)) {
+                ret = EPROTO;
+            }
+            if (ret == 0) {
+                ret = check_item(u, it, &r);
+            }
+        }
+        if (!orphan && ret == 0) {
+            switch (it->table) {
+            case T_DEFAULTS:
+                if (!store_load_default(st, &u->key, r.name)) {
+                    load_fatal("out of memory");
+                }
+                ld->defaults++;
+                break;
+            case T_CACHES:
+                it->c = store_load_cache(st, &u->key, r.name, it->uuid, r.blob.p, r.blob.len,
+                                         r.offset);
+                ret = it->c != NULL ? 0 : EINVAL;
+                ld->caches += it->c != NULL;
+                break;
+            default:
+                /* The plaintext becomes the credential's buffer (no copy, no second slot)
+                 * unless a copy would take a smaller slot of secure memory. */
+                if (util_secmem_footprint(j->plen) <= util_secmem_footprint(r.blob.len)) {
+                    ok = store_load_cred_adopt(st, u->items[it->cache].c, it->uuid, it->seq,
+                                               j->plain, r.blob.p, r.blob.len);
+                    j->plain = NULL;
+                } else {
+                    ok = store_load_cred(st, u->items[it->cache].c, it->uuid, it->seq,
+                                         r.blob.p, r.blob.len);
+                }
+                ret = ok ? 0 : EINVAL;
+                ld->creds += ok;
+                break;
+            }
+        }
+        util_secmem_free(j->plain);
+        j->plain = NULL;
+        if (orphan || ret != 0) {
+            int64_t *a = talloc_realloc(u, rows[it->table], int64_t, nrows[it->table] + 1);
+            if (a == NULL) {
+                load_fatal("out of memory");
+            }
+            a[nrows[it->table]++] = it->rowid;
+            rows[it->table] = a;
+            if (orphan) {
+                ld->orphans++;
+            } else {
+                ld->dropped++;
+                log_drop(it->table == T_DEFAULTS ? "default cache name"
+                         : it->table == T_CACHES ? "cache"
+                                                 : "credential",
+                         &u->key, it->table == T_DEFAULTS || !it->uuid_ok ? NULL : it->uuid, ret);
+            }
+        }
+    }
+    if (ld->reading) {
+        /* Still inside the reading transaction: deleted right after it, before ready. */
+        for (int t = 0; t < 3; t++) {
+            for (size_t i = 0; i < nrows[t]; i++) {
+                if (!early_add(ld, t, rows[t][i])) {
+                    load_fatal("out of memory");
+                }
+            }
+        }
+    } else if (nrows[0] + nrows[1] + nrows[2] > 0) {
+        int rc = delete_rows(ld->sq, rows, nrows);
+        if (rc != SQLITE_OK) {
+            util_log(UTIL_LOG_WARNING, "cannot delete dropped records: %s (retried at the next "
+                     "start)", sqlite3_errstr(rc));
+        }
+    }
+    u->linked = true;
+    ld->nlinked++;
+    /* The ciphertexts, items and drop lists go; the unit itself stays in ld->units. */
+    ct_free(u);
+    talloc_free_children(u);
+    u->items = NULL;
+    u->cu.jobs = NULL;
+    u->cu.n = 0;
+}
+
+static void load_finish(struct sq_load *ld);
+
+/* store_set_loader callback: someone asked for a pending owner. */
+static void load_owner(void *ctx, struct store_owner *o)
+{
+    struct sq_load *ld = ctx;
+    struct unit *u = o->pending;
+
+    if (!u->linked) {
+        link_unit(ld, u);
+    }
+    if (ld->nlinked == ld->nunits && ld->efd >= 0) {
+        /* The tidying up (orphan scan, ~0.2 s for a big store) is not this request's to wait
+         * for: the eventfd handler finishes. */
+        uint64_t one = 1;
+        (void)!write(ld->efd, &one, sizeof(one));
+    }
+}
+
+/* Link finished units, in order, up to the first one still being decrypted (never waits), at
+ * most max of them. Returns whether a finished one is left. */
+static bool link_done_units(struct sq_load *ld, size_t max)
+{
+    size_t n = 0;
+
+    while (ld->next_link < ld->nunits) {
+        struct unit *u = ld->units[ld->next_link];
+        if (!u->linked) {
+            if (!u->queued || !store_crypt_pool_done(ld->pool, &u->cu)) {
+                return false;
+            }
+            if (n == max) {
+                return true;
+            }
+            link_unit(ld, u);
+            n++;
+        }
+        ld->next_link++;
+    }
+    return false;
+}
+
+/* A worker finished something. */
+static void on_units_done(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
+                          void *pvt)
+{
+    struct sq_load *ld = pvt;
+    uint64_t cnt;
+
+    (void)!read(ld->efd, &cnt, sizeof(cnt));
+    /* A few units per round: what the workers finished while the database was being read
+     * (a third of a big store) must not hold up the first requests. More: signal ourselves
+     * again, so that sockets already ready come first. */
+    if (link_done_units(ld, LINK_PER_ROUND)) {
+        uint64_t one = 1;
+        (void)!write(ld->efd, &one, sizeof(one));
+    }
+    if (ld->nlinked == ld->nunits) {
+        load_finish(ld);
+    }
+}
+
+/* ---- reading (store_sqlite_open) ---- */
+
+static struct unit *unit_for(struct sq_load *ld, const struct store_owner_key *k)
+{
+    struct store_owner *o = store_owner_shell(ld->sq->st, k);
+    struct unit *u;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    if (o->pending != NULL) {
+        return o->pending;
+    }
+    if (ld->nunits % 256 == 0) {
+        struct unit **a = talloc_realloc(ld, ld->units, struct unit *, ld->nunits + 256);
+        if (a == NULL) {
+            return NULL;
+        }
+        ld->units = a;
+    }
+    u = talloc_zero(ld, struct unit);
+    if (u == NULL) {
+        return NULL;
+    }
+    u->key = *k;
+    u->o = o;
+    o->pending = u;
+    ld->units[ld->nunits++] = u;
+    return u;
+}
+
+/* Append the current row of s (ciphertext in column col) to u. NULL if out of memory. */
+static struct item *add_item(struct unit *u, int table, sqlite3_stmt *s, int col)
+{
+    const void *ct = sqlite3_column_blob(s, col);
+    size_t len = (size_t)sqlite3_column_bytes(s, col);
+    struct store_crypt_job *j;
+    struct item *it;
+    uint8_t *copy;
+
+    if (u->cu.n == u->cap) {
+        size_t cap = u->cap > 0 ? 2 * u->cap : 16;
+        struct item *a = talloc_realloc(u, u->items, struct item, cap);
+        struct store_crypt_job *b = a != NULL ? talloc_realloc(u, u->cu.jobs,
+                                                               struct store_crypt_job, cap)
+                                              : NULL;
+        if (a != NULL) {
+            u->items = a;
+        }
+        if (b == NULL) {
+            return NULL;
+        }
+        u->cu.jobs = b;
+        u->cap = cap;
+    }
+    copy = ct_copy(u, ct, len);
+    if (copy == NULL) {
+        return NULL;
+    }
+    j = &u->cu.jobs[u->cu.n];
+    memset(j, 0, sizeof(*j));
+    j->ct = copy;
+    j->ctlen = len;
+    it = &u->items[u->cu.n++];
+    memset(it, 0, sizeof(*it));
+    it->rowid = sqlite3_column_int64(s, 0);
+    it->table = table;
+    return it;
+}
+
+static int early_drop(struct sq_load *ld, int table, sqlite3_stmt *s, const char *what,
+                      const struct store_owner_key *k)
+{
+    if (!early_add(ld, table, sqlite3_column_int64(s, 0))) {
+        return SQLITE_NOMEM;
+    }
+    ld->dropped++;
+    log_drop(what, k, NULL, EXDEV);
+    return SQLITE_OK;
+}
+
+static bool queue_unit(struct sq_load *ld, struct unit *u)
+{
+    u->queued = true;
+    /* If the pool cannot take it, it is decrypted on first use or at the end. */
+    (void)store_crypt_pool_add(ld->pool, &u->cu);
+    return true;
+}
+
+/* Default names (few): each starts its owner's unit. Columns: rowid, uid, session, boot_id,
+ * rec. only: just this owner's. */
+static int read_defaults(struct sq_load *ld, const struct store_owner_key *only)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(ld->sq->db,
+                                only == NULL
+                                    ? "SELECT rowid, uid, session, boot_id, rec FROM defaults"
+                                    : "SELECT rowid, uid, session, boot_id, rec FROM defaults "
+                                      "WHERE " STORE_SQLITE_OWNER,
+                                -1, &s, NULL);
+
+    if (rc == SQLITE_OK && only != NULL) {
+        store_sqlite_bind_owner(s, only);
+    }
+
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_owner_key k;
+        struct unit *u;
+        rc = SQLITE_OK;
+        if (!col_owner(s, 1, &k)) {
+            rc = early_drop(ld, T_DEFAULTS, s, "default cache name", &k);
+            continue;
+        }
+        u = unit_for(ld, &k);
+        if (u == NULL || add_item(u, T_DEFAULTS, s, 4) == NULL) {
+            rc = SQLITE_NOMEM;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The credentials of u's caches, each cache's in insertion order; then u is queued. Columns:
+ * rowid, uuid, seq, rec. */
+static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
+{
+    size_t ncache = u->cu.n;
+    int rc = SQLITE_OK;
+
+    for (size_t ci = 0; ci < ncache && rc == SQLITE_OK; ci++) {
+        if (u->items[ci].table != T_CACHES || !u->items[ci].uuid_ok) {
+            continue;
+        }
+        store_sqlite_bind_owner(s, &u->key);
+        sqlite3_bind_blob(s, 4, u->items[ci].uuid, STORE_UUID_LEN, SQLITE_TRANSIENT);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            struct item *it = add_item(u, T_CREDS, s, 3);
+            if (it == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            it->cache = ci;
+            it->uuid_ok = col_uuid(s, 1, it->uuid);
+            it->seq = (uint64_t)sqlite3_column_int64(s, 2);
+        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    if (rc == SQLITE_OK) {
+        queue_unit(ld, u);
+    }
+    return rc;
+}
+
+/* Caches grouped by owner, each owner's in creation order; after each owner's caches, their
+ * credentials. Columns: rowid, uid, session, boot_id, uuid, rec. only: just this owner's. */
+static int read_caches(struct sq_load *ld, const struct store_owner_key *only)
+{
+    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *cs = NULL;
+    struct unit *cur = NULL;
+    int rc = sqlite3_prepare_v2(ld->sq->db,
+                                only == NULL
+                                    ? "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
+                                      "ORDER BY uid, session, boot_id, pos, rowid"
+                                    : "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
+                                      "WHERE " STORE_SQLITE_OWNER " ORDER BY pos, rowid",
+                                -1, &s, NULL);
+
+    if (rc == SQLITE_OK && only != NULL) {
+        store_sqlite_bind_owner(s, only);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(ld->sq->db,
+                                "SELECT rowid, uuid, seq, rec FROM creds WHERE " STORE_SQLITE_OWNER
+                                " AND cache_uuid = ?4 ORDER BY seq, rowid",
+                                -1, &cs, NULL);
+    }
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_owner_key k;
+        struct item *it;
+        struct unit *u;
+        rc = SQLITE_OK;
+        if (!col_owner(s, 1, &k)) {
+            rc = early_drop(ld, T_CACHES, s, "cache", &k);
+            continue;
+        }
+        u = cur != NULL && store_owner_key_eq(&cur->key, &k) ? cur : unit_for(ld, &k);
+        if (u == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        if (u != cur && cur != NULL) {
+            rc = read_creds(ld, cs, cur);
+        }
+        cur = u;
+        it = rc == SQLITE_OK ? add_item(u, T_CACHES, s, 5) : NULL;
+        if (it == NULL) {
+            rc = rc == SQLITE_OK ? SQLITE_NOMEM : rc;
+            break;
+        }
+        it->uuid_ok = col_uuid(s, 4, it->uuid);
+    }
+    if (rc == SQLITE_DONE) {
+        rc = cur != NULL ? read_creds(ld, cs, cur) : SQLITE_OK;
+    }
+    sqlite3_finalize(cs);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- the whole load ---- */
 
 static bool forget_owner(struct store_owner *o, void *arg)
 {
@@ -445,85 +683,206 @@ static bool forget_owner(struct store_owner *o, void *arg)
 
 void store_sqlite_forget(struct store *st)
 {
+    store_set_loader(st, NULL, NULL); /* pending owners are forgotten as they are */
     store_foreach_owner(st, forget_owner, st);
 }
 
-/* Wait for the batch in flight (if any) and release every plaintext not linked yet. */
-static void load_cleanup(struct load *ld)
+/* Credential rows whose cache row does not exist at all; never read, never loaded. Every cred
+ * row written by this daemon has its cache row (same transaction), so this cannot hit one. */
+static void delete_orphans(struct sq_load *ld)
 {
-    if (ld->inflight) {
-        store_crypt_pool_wait(ld->pool);
-        ld->inflight = false;
-    }
-    for (int i = 0; i < 2; i++) {
-        for (size_t j = 0; ld->b[i] != NULL && j < ld->b[i]->n; j++) {
-            util_secmem_free(ld->b[i]->jobs[j].plain);
-            ld->b[i]->jobs[j].plain = NULL;
+    struct store_sqlite *sq = ld->sq;
+    int rc = sqlite3_exec(sq->db, "SAVEPOINT orphans", NULL, NULL, NULL);
+
+    if (rc == SQLITE_OK) {
+        /* Phrased so that the scan runs over creds' unique index (owner, cache_uuid, uuid:
+         * all it needs) rather than the table and its 1.5 KB records: ~0.2 s instead of ~0.35
+         * s for 200,000 credentials, on the event loop. */
+        rc = sqlite3_exec(sq->db,
+                          "DELETE FROM creds WHERE rowid IN (SELECT c.rowid FROM creds c "
+                          "WHERE NOT EXISTS (SELECT 1 FROM caches k WHERE k.uid = c.uid "
+                          "AND k.session = c.session AND k.boot_id = c.boot_id "
+                          "AND k.uuid = c.cache_uuid))",
+                          NULL, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            ld->orphans += (size_t)sqlite3_changes(sq->db);
+            rc = sqlite3_exec(sq->db, "RELEASE orphans", NULL, NULL, NULL);
+        } else {
+            sqlite3_exec(sq->db, "ROLLBACK TO orphans", NULL, NULL, NULL);
+            sqlite3_exec(sq->db, "RELEASE orphans", NULL, NULL, NULL);
         }
     }
+    if (rc != SQLITE_OK) {
+        util_log(UTIL_LOG_WARNING, "cannot delete orphaned credential records: %s",
+                 sqlite3_errstr(rc));
+    }
+}
+
+/* Every unit is linked: tidy up, report, and let the load go (keys wiped, threads joined). */
+static void load_finish(struct sq_load *ld)
+{
+    struct store_sqlite *sq = ld->sq;
+    double t = now() - ld->t0;
+
+    delete_orphans(ld);
+    if (ld->orphans > 0) {
+        util_log(UTIL_LOG_WARNING, "dropped %zu credential records whose cache is gone",
+                 ld->orphans);
+    }
+    util_log(ld->dropped + ld->orphans > 0 ? UTIL_LOG_WARNING : UTIL_LOG_INFO,
+             "loaded %zu caches, %zu credentials and %zu default cache names from %s"
+             " (%zu records dropped) in %.2f s (%u decryption threads%s)",
+             ld->caches, ld->creds, ld->defaults, sq->path, ld->dropped + ld->orphans, t,
+             store_crypt_pool_threads(ld->pool),
+             ld->efd >= 0 ? talloc_asprintf(ld, "; serving since %.2f s", ld->t_ready) : "");
+    if (sq->st != NULL) {
+        store_set_loader(sq->st, NULL, NULL);
+    }
+    sq->load = NULL;
+    talloc_free(ld); /* destructor: threads, keys */
+    malloc_trim(0); /* the ciphertext copies were hundreds of MB for a big store */
+}
+
+static int load_destructor(struct sq_load *ld)
+{
+    TALLOC_FREE(ld->fde);
     TALLOC_FREE(ld->pool); /* joins the workers, wipes their keys */
-    TALLOC_FREE(ld->b[0]);
-    TALLOC_FREE(ld->b[1]);
-    TALLOC_FREE(ld->loaded);
+    for (size_t i = 0; i < ld->nunits; i++) {
+        struct unit *u = ld->units[i];
+        for (size_t j = 0; j < u->cu.n; j++) {
+            util_secmem_free(u->cu.jobs[j].plain);
+            u->cu.jobs[j].plain = NULL;
+        }
+        ct_free(u);
+    }
+    if (ld->efd >= 0) {
+        close(ld->efd);
+    }
+    return 0;
 }
 
-static double now(void)
+int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-enum open_res store_sqlite_load(struct store_sqlite *sq, const char **why, char *err, size_t errlen)
-{
-    struct load ld = { .sq = sq };
-    double t0 = now();
-    unsigned threads = 0;
-    size_t orphans = 0;
-    size_t dropped;
+    struct store_owner *o = store_owner_shell(sq->st, k);
+    struct sq_load *ld;
     int rc = SQLITE_NOMEM;
 
-    ld.b[0] = talloc_zero(sq, struct batch);
-    ld.b[1] = talloc_zero(sq, struct batch);
-    ld.pool = store_crypt_pool_new(sq, sq->crypt, 0);
-    if (ld.b[0] != NULL && ld.b[1] != NULL && ld.pool != NULL) {
-        threads = store_crypt_pool_threads(ld.pool);
+    if (o == NULL) {
+        return ENOMEM;
+    }
+    store_owner_clear_memory(o);
+    if (o->pending != NULL) {
+        return 0; /* never loaded yet: its records are still queued, as they were read */
+    }
+    ld = talloc_zero(sq, struct sq_load);
+    if (ld == NULL) {
+        return ENOMEM;
+    }
+    ld->sq = sq;
+    ld->efd = -1;
+    talloc_set_destructor(ld, load_destructor);
+    ld->pool = store_crypt_pool_new(ld, sq->crypt, 1, -1);
+    if (ld->pool != NULL) {
+        rc = read_defaults(ld, k);
+    }
+    if (rc == SQLITE_OK) {
+        rc = read_caches(ld, k);
+    }
+    if (rc == SQLITE_OK) {
+        for (size_t i = 0; i < ld->nunits; i++) {
+            link_unit(ld, ld->units[i]); /* decrypted here if the worker has not started */
+        }
+    } else {
+        for (size_t i = 0; i < ld->nunits; i++) {
+            ld->units[i]->o->pending = NULL;
+        }
+        store_owner_clear_memory(o);
+    }
+    talloc_free(ld);
+    return rc == SQLITE_OK ? 0 : EIO;
+}
+
+void store_sqlite_load_abort(struct store_sqlite *sq)
+{
+    if (sq->load != NULL) {
+        if (sq->st != NULL) {
+            store_set_loader(sq->st, NULL, NULL);
+        }
+        TALLOC_FREE(sq->load);
+    }
+}
+
+enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *ev,
+                                const char **why, char *err, size_t errlen)
+{
+    struct sq_load *ld = talloc_zero(sq, struct sq_load);
+    int rc = SQLITE_NOMEM;
+
+    if (ld == NULL) {
+        return store_sqlite_classify(sq, rc, "loading", why, err, errlen);
+    }
+    ld->sq = sq;
+    ld->t0 = now();
+    ld->efd = ev != NULL ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+    talloc_set_destructor(ld, load_destructor);
+    ld->pool = store_crypt_pool_new(ld, sq->crypt, 0, ld->efd);
+    if (ld->pool != NULL && (ev == NULL || ld->efd >= 0)) {
         rc = sqlite3_exec(sq->db, "BEGIN", NULL, NULL, NULL);
+        ld->reading = true;
     }
     if (rc == SQLITE_OK) {
-        rc = load_caches(&ld);
+        rc = read_defaults(ld, NULL);
     }
     if (rc == SQLITE_OK) {
-        rc = load_creds(&ld);
+        rc = read_caches(ld, NULL);
     }
-    if (rc == SQLITE_OK) {
-        rc = load_defaults(&ld);
+    for (size_t i = 0; rc == SQLITE_OK && i < ld->nunits; i++) {
+        if (!ld->units[i]->queued) {
+            queue_unit(ld, ld->units[i]); /* default name only */
+        }
     }
-    load_cleanup(&ld);
     if (rc == SQLITE_OK) {
         rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
     } else if (!sqlite3_get_autocommit(sq->db)) {
         sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
     }
-    if (rc == SQLITE_OK) {
-        rc = delete_dropped(&ld, &orphans);
-    }
-    for (int t = 0; t < 3; t++) {
-        TALLOC_FREE(ld.drop[t]);
+    ld->reading = false;
+    if (rc == SQLITE_OK && ld->nearly[0] + ld->nearly[1] + ld->nearly[2] > 0) {
+        rc = delete_rows(sq, ld->early, ld->nearly);
     }
     if (rc != SQLITE_OK) {
-        /* Half a store is worse than none: forget what was loaded. */
+        /* Half a store is worse than none: forget what was read. */
+        talloc_free(ld);
         store_sqlite_forget(sq->st);
         return store_sqlite_classify(sq, rc, "loading", why, err, errlen);
     }
-    dropped = ld.ndrop[T_CACHES] + ld.ndrop[T_CREDS] + ld.ndrop[T_DEFAULTS];
-    if (orphans > 0) {
-        util_log(UTIL_LOG_WARNING, "dropped %zu credential records whose cache is gone", orphans);
+    sq->load = ld;
+    store_set_loader(sq->st, load_owner, ld);
+    if (ev == NULL) {
+        /* No event loop to finish on: decrypt alongside the workers, link everything now. */
+        for (size_t i = 0; i < ld->nunits; i++) {
+            link_unit(ld, ld->units[i]);
+        }
+        load_finish(ld);
+        return OPEN_OK;
     }
-    util_log(dropped + orphans > 0 ? UTIL_LOG_WARNING : UTIL_LOG_INFO,
-             "loaded %zu caches, %zu credentials and %zu default cache names from %s"
-             " (%zu records dropped) in %.2f s (%u decryption threads)",
-             ld.caches, ld.creds, ld.defaults, sq->path, dropped + orphans, now() - t0, threads);
+    ld->t_ready = now() - ld->t0;
+    util_log(UTIL_LOG_INFO, "read %zu owners' records from %s in %.2f s; decrypting them with %u "
+             "threads while serving (an owner asked for first is decrypted first)",
+             ld->nunits, sq->path, ld->t_ready, store_crypt_pool_threads(ld->pool));
+    if (ld->nunits == 0) {
+        load_finish(ld);
+        return OPEN_OK;
+    }
+    ld->fde = tevent_add_fd(ev, ld, ld->efd, TEVENT_FD_READ, on_units_done, ld);
+    if (ld->fde == NULL) {
+        /* No notification: finish now, like without an event loop. */
+        for (size_t i = 0; i < ld->nunits; i++) {
+            if (!ld->units[i]->linked) {
+                link_unit(ld, ld->units[i]);
+            }
+        }
+        load_finish(ld);
+    }
     return OPEN_OK;
 }

@@ -421,6 +421,9 @@ enum open_res store_sqlite_db_open(struct store_sqlite *sq, const char **why, ch
         "PRAGMA journal_size_limit = 8388608",
         "PRAGMA secure_delete = FAST", /* freed pages are zeroed when that costs no I/O */
         "PRAGMA trusted_schema = OFF", /* the schema's SQL gets no side-effect functions */
+        /* Group commit runs every operation in a savepoint: its sub-journal (original page
+         * images) stays in memory instead of a temporary file written page by page. */
+        "PRAGMA temp_store = MEMORY",
     };
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     enum open_res res;

@@ -274,6 +274,34 @@ static void test_secbuf(void **state)
     assert_true(all_zero(dp, 15));
 }
 
+/* Adopting part of an allocation: no copy, the whole allocation is wiped and released with the
+ * handle; footprints are the size classes. */
+static void test_secbuf_adopt(void **state)
+{
+    struct util_secmem_stats s0, s1, s2;
+    TALLOC_CTX *ctx = talloc_new(NULL);
+    uint8_t *base;
+    struct util_secbuf *b;
+
+    assert_int_equal(util_secmem_footprint(48), 64);
+    assert_int_equal(util_secmem_footprint(1420), 1536);
+    assert_int_equal(util_secmem_footprint(1530), 2048);
+    util_secmem_stats(&s0);
+    base = util_secmem_alloc(200);
+    assert_non_null(base);
+    memset(base, 0xab, 200);
+    util_secmem_stats(&s1);
+    assert_int_equal(s1.used_bytes, s0.used_bytes + util_secmem_footprint(200));
+    b = util_secbuf_adopt(ctx, base, base + 40, 100);
+    assert_non_null(b);
+    assert_ptr_equal(b->p, base + 40);
+    assert_int_equal(b->len, 100);
+    talloc_free(ctx);
+    assert_true(all_zero(base, 200));
+    util_secmem_stats(&s2);
+    assert_int_equal(s2.used_bytes, s0.used_bytes);
+}
+
 /* Secrets are not readable in a forked child (MADV_WIPEONFORK, or a secretmem mapping). */
 static void test_fork(void **state)
 {
@@ -470,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_big_owned),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_secbuf),
+        cmocka_unit_test(test_secbuf_adopt),
         cmocka_unit_test(test_fork),
         cmocka_unit_test(test_fallback_mmap),
         cmocka_unit_test(test_threads),

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <talloc.h>
+#include <tevent.h>
 #include <unistd.h>
 
 #include "common/util_buf.h"
@@ -39,6 +40,7 @@
 
 struct env {
     TALLOC_CTX *mem;
+    struct tevent_context *ev; /* set: open with background decryption */
     char dir[PATH_MAX];       /* temporary root */
     char state[PATH_MAX + 8]; /* <dir>/state: the state_dir, not created in advance */
     const char *key_file;     /* NULL: <state>/master.key */
@@ -94,7 +96,8 @@ static char *path_in(struct env *e, const char *dir, const char *name)
 
 static int try_open(struct env *e, char *err, size_t errlen)
 {
-    struct store_sqlite_options o = { .state_dir = e->state, .master_key_file = e->key_file };
+    struct store_sqlite_options o = { .state_dir = e->state, .master_key_file = e->key_file,
+                                      .ev = e->ev };
 
     assert_null(e->st);
     e->st = store_new(NULL, &limits);
@@ -1167,14 +1170,23 @@ static void test_crypt_pool(void **state)
         jobs[i].ct = ct[i]->p;
         jobs[i].ctlen = i % 211 == 7 ? 0 : ct[i]->len;
     }
-    for (unsigned threads = 1; threads <= 5; threads += 4) {
-        struct store_crypt_pool *p = store_crypt_pool_new(e->mem, sc, threads);
+    for (unsigned threads = 0; threads <= 5; threads += 5) {
+        /* 1 worker, and the odd units never queued (decrypted by store_crypt_pool_finish);
+         * 5 workers: most units by workers, the last ones perhaps taken over. */
+        struct store_crypt_pool *p = store_crypt_pool_new(e->mem, sc, threads == 0 ? 1 : threads,
+                                                          -1);
+        struct store_crypt_unit *u = talloc_zero_array(e->mem, struct store_crypt_unit, 7);
         assert_non_null(p);
-        assert_int_equal(store_crypt_pool_threads(p), threads);
-        for (int from = 0; from < N; from += 300) {
-            int n = N - from < 300 ? N - from : 300;
-            store_crypt_pool_submit(p, jobs + from, (size_t)n);
-            store_crypt_pool_wait(p);
+        for (int k = 0; k < 7; k++) {
+            u[k].jobs = jobs + k * 100;
+            u[k].n = 100;
+            if (threads > 0 || k % 2 == 0) {
+                assert_true(store_crypt_pool_add(p, &u[k]));
+            }
+        }
+        for (int k = 6; k >= 0; k--) {
+            store_crypt_pool_finish(p, &u[k]);
+            assert_true(store_crypt_pool_done(p, &u[k]));
         }
         for (int i = 0; i < N; i++) {
             struct store_rec want;
@@ -1198,6 +1210,237 @@ static void test_crypt_pool(void **state)
     }
 }
 
+/* Background loading (an event loop given): store_sqlite_open returns before the records are
+ * decrypted; an owner asked for is loaded at once, complete; a mutation of an owner that was
+ * still pending is durable; damaged records are dropped and deleted as in a plain load; the
+ * end result is the plain load's. */
+#define BG_OWNERS 32
+static void bg_populate(struct env *e)
+{
+    for (int u = 0; u < BG_OWNERS; u++) {
+        struct store_owner *o = owner(e, 3000 + (uint32_t)u, 0, 0);
+        for (int c = 0; c < 3; c++) {
+            char *name = talloc_asprintf(e->mem, c == 0 ? "%d" : "%d:c%d", 3000 + u, c);
+            struct store_cache *cc = init_cache(e, o, name, "alice@EXAMPLE.TEST");
+            for (int i = 0; i < 30; i++) {
+                add_cred(e, cc, talloc_asprintf(e->mem, "svc%d/h@EXAMPLE.TEST", i),
+                         big_ticket(e, u * 10 + c, i));
+            }
+        }
+        if (u % 4 == 1) {
+            assert_int_equal(store_set_default(e->st, o, talloc_asprintf(e->mem, "%d:c2",
+                                                                          3000 + u)),
+                             STORE_OK);
+        }
+    }
+}
+
+/* What every variant does to the loaded store: read the last owner, drop a cache of another. */
+static void bg_touch(struct env *e)
+{
+    struct store_owner *o = owner(e, 3000 + BG_OWNERS - 1, 0, 0);
+    struct store_cache *c;
+
+    assert_false(o->pending != NULL);
+    assert_int_equal(o->ncaches, 3);
+    c = store_cache_find(o, talloc_asprintf(e->mem, "%d:c1", 3000 + BG_OWNERS - 1));
+    assert_non_null(c);
+    assert_int_equal(c->ncreds, 30);
+    assert_true(has_ticket(c, big_ticket(e, (BG_OWNERS - 1) * 10 + 1, 29)));
+    o = owner(e, 3000 + BG_OWNERS - 2, 0, 0);
+    c = store_cache_find(o, talloc_asprintf(e->mem, "%d", 3000 + BG_OWNERS - 2));
+    assert_non_null(c);
+    assert_int_equal(store_cache_destroy(e->st, c), STORE_OK);
+}
+
+static void test_background_load(void **state)
+{
+    struct env *e = *state;
+    char saved[sizeof(e->state)];
+    struct store_stats ss;
+    char *want;
+    char *got;
+
+    open_db(e);
+    bg_populate(e);
+    close_db(e);
+    /* A damaged credential of owner 3005, a damaged cache of owner 3010 (its creds go too). */
+    flip_rec(e, "creds", "SELECT rowid FROM creds WHERE uid = 3005 LIMIT 1 OFFSET 7", 40);
+    flip_rec(e, "caches", "SELECT rowid FROM caches WHERE uid = 3010 LIMIT 1 OFFSET 1", 40);
+    /* A cache row of owner 3020 gone altogether: its 30 credentials are orphans. */
+    sql(e, "DELETE FROM caches WHERE rowid = (SELECT rowid FROM caches WHERE uid = 3020 "
+           "LIMIT 1 OFFSET 2)");
+    /* The plain load of a copy is the reference. */
+    memcpy(saved, e->state, sizeof(saved));
+    snprintf(e->state, sizeof(e->state), "%s/state2", e->dir);
+    assert_int_equal(mkdir(e->state, 0700), 0);
+    copy_file(e, path_in(e, saved, DB), path_in(e, e->state, DB), 0600);
+    copy_file(e, path_in(e, saved, "master.key"), path_in(e, e->state, "master.key"), 0600);
+    open_db(e);
+    store_stats(e->st, &ss);
+    assert_int_equal(ss.pending, 0);
+    bg_touch(e);
+    want = dump(e);
+    close_db(e);
+    memcpy(e->state, saved, sizeof(saved));
+
+    e->ev = tevent_context_init(e->mem);
+    assert_non_null(e->ev);
+    open_db(e);
+    store_stats(e->st, &ss);
+    assert_int_equal(ss.owners, BG_OWNERS);
+    print_message("pending right after open: %zu of %zu owners\n", ss.pending, ss.owners);
+    bg_touch(e);
+    do {
+        assert_int_equal(tevent_loop_once(e->ev), 0);
+    } while (store_sqlite_loading(e->sq));
+    store_stats(e->st, &ss);
+    assert_int_equal(ss.pending, 0);
+    got = dump(e);
+    assert_same(want, got);
+    assert_int_equal(ss.caches, 3 * BG_OWNERS - 3);
+    /* Durable, and the damaged rows are gone from disk: a plain reload finds the same. */
+    close_db(e);
+    e->ev = NULL;
+    open_db(e);
+    assert_same(want, dump(e));
+    close_db(e);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3005"), 3 * 30 - 1);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM caches WHERE uid = 3010"), 2);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3010"), 2 * 30);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3020"), 2 * 30);
+}
+
+/* Freeing the backend (shutdown) while records are still being decrypted: threads stop,
+ * nothing leaks, owners not loaded yet stay empty rather than half-loaded. */
+static void test_background_abort(void **state)
+{
+    struct env *e = *state;
+
+    open_db(e);
+    bg_populate(e);
+    close_db(e);
+    e->ev = tevent_context_init(e->mem);
+    open_db(e);
+    TALLOC_FREE(e->sq);
+    {
+        struct store_owner_key k;
+        struct store_owner *o;
+        memset(&k, 0, sizeof(k));
+        k.uid = 3000 + BG_OWNERS - 1;
+        o = store_owner_get(e->st, &k);
+        assert_non_null(o);
+        assert_null(o->pending);
+        assert_true(o->ncaches == 0 || o->ncaches == 3);
+    }
+    TALLOC_FREE(e->st);
+    e->ev = NULL;
+    open_db(e); /* the database is intact */
+    assert_int_equal(owner(e, 3000 + BG_OWNERS - 1, 0, 0)->ncaches, 3);
+}
+
+/* Group commit: deferred operations share one transaction; their changes are in memory at
+ * once and on disk after store_group_end (hook: committed). If the commit fails, the hook is
+ * told so and every touched owner is reloaded from disk: memory is what is committed again,
+ * removed owners and destroyed caches included. */
+static int hook_calls;
+static int hook_committed;
+
+static void group_hook(void *ctx, bool committed)
+{
+    (void)ctx;
+    hook_calls++;
+    hook_committed += committed;
+}
+
+static void test_group_commit(void **state)
+{
+    struct env *e = *state;
+    struct store_owner *a;
+    struct store_owner *b;
+    struct store_cache *c;
+    struct rlimit old;
+    struct rlimit lim;
+    struct stat sb;
+    char *before;
+    char *after;
+
+    open_db(e);
+    store_group_set_hook(e->st, group_hook, NULL);
+    a = owner(e, 1000, 0, 0);
+    b = owner(e, 1001, 0, 0);
+    c = init_cache(e, a, "1000", "alice@EXAMPLE.TEST");
+    add_cred(e, c, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "tgt-a");
+    init_cache(e, b, "1001", "bob@EXAMPLE.TEST");
+    assert_false(store_group_open(e->st));
+    before = dump(e);
+
+    /* Deferred and committed together. */
+    store_group_defer(e->st, true);
+    add_cred(e, c, "host/x@EXAMPLE.TEST", "host-x");
+    add_cred(e, store_cache_find(b, "1001"), "host/y@EXAMPLE.TEST", "host-y");
+    assert_int_equal(store_set_default(e->st, a, "1000:z"), STORE_OK);
+    store_group_defer(e->st, false);
+    assert_true(store_group_open(e->st));
+    assert_int_equal(store_group_size(e->st), 3);
+    hook_calls = hook_committed = 0;
+    store_group_end(e->st);
+    assert_false(store_group_open(e->st));
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_committed, 1);
+    after = dump(e);
+    assert_true(strcmp(before, after) != 0);
+    reopen(e);
+    store_group_set_hook(e->st, group_hook, NULL);
+    assert_same(after, dump(e));
+
+    /* A caller that does not defer commits the open group first. */
+    a = owner(e, 1000, 0, 0);
+    store_group_defer(e->st, true);
+    add_cred(e, store_cache_find(a, "1000"), "host/w@EXAMPLE.TEST", "host-w");
+    store_group_defer(e->st, false);
+    hook_calls = hook_committed = 0;
+    assert_int_equal(store_set_default(e->st, a, "1000:v"), STORE_OK);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_committed, 1);
+    assert_false(store_group_open(e->st));
+    after = dump(e);
+
+    /* The commit fails (file size limit): memory goes back to what is on disk. */
+    a = owner(e, 1000, 0, 0);
+    b = owner(e, 1001, 0, 0);
+    store_group_defer(e->st, true);
+    add_cred(e, store_cache_find(a, "1000"), "host/q@EXAMPLE.TEST", "host-q");
+    assert_int_equal(store_cache_destroy(e->st, store_cache_find(b, "1001")), STORE_OK);
+    assert_int_equal(store_owner_remove(e->st, owner(e, 1001, 0, 0)), STORE_OK);
+    init_cache(e, owner(e, 1002, 0, 0), "1002", "carol@EXAMPLE.TEST");
+    store_group_defer(e->st, false);
+    assert_true(store_group_open(e->st));
+    assert_int_equal(stat(path_in(e, e->state, DB "-wal"), &sb), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)sb.st_size;
+    fflush(stdout);
+    fflush(stderr);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    hook_calls = hook_committed = 0;
+    store_group_end(e->st);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_committed, 0);
+    assert_false(store_group_open(e->st));
+    /* 1002 was created by the failed group: reloaded, it is empty (dump skips it). */
+    assert_same(after, dump(e));
+    assert_int_equal(owner(e, 1002, 0, 0)->ncaches, 0);
+    /* Writes work again, and what is on disk is what memory says. */
+    add_cred(e, store_cache_find(owner(e, 1000, 0, 0), "1000"), "host/r@EXAMPLE.TEST", "host-r");
+    after = dump(e);
+    reopen(e);
+    assert_same(after, dump(e));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1214,6 +1457,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crypt_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
     };
     const char *why = NULL;
 
