@@ -23,16 +23,12 @@ struct store_crypt {
     krb5_context kctx; /* one for the daemon's lifetime: never created per operation */
     struct util_secbuf *key;
     krb5_keyblock kb; /* contents point into key (secure memory) */
-    krb5_key seal_key; /* for sealing (event loop only); created on first use */
     char *source;
     bool created;
 };
 
 static int crypt_destructor(struct store_crypt *sc)
 {
-    if (sc->seal_key != NULL) {
-        krb5_k_free_key(sc->kctx, sc->seal_key); /* wipes the key and its derived keys */
-    }
     if (sc->kctx != NULL) {
         krb5_free_context(sc->kctx);
     }
@@ -495,20 +491,14 @@ int store_crypt_seal(struct store_crypt *sc, TALLOC_CTX *mem, const struct store
     memset(&enc, 0, sizeof(enc));
     enc.ciphertext.data = (char *)out->p;
     enc.ciphertext.length = (unsigned int)out->len;
-    /* A long-lived krb5_key, in which libkrb5 caches the derived Ke and its AES key schedule
-     * (Ki is derived on every call regardless): ~12% of the instructions of sealing a 1.5 KB
-     * record. The price: a copy of the master key, Ke and the schedule stay in libkrb5's
-     * ordinary heap for the daemon's lifetime instead of for the duration of each call (which
-     * krb5_c_encrypt would copy them there for anyway). That heap is never in a core dump
-     * (the daemon is non-dumpable) and, under the shipped unit (MemorySwapMax=0), never in
-     * swap; krb5_k_free_key wipes it at exit. */
-    kret = 0;
-    if (sc->seal_key == NULL) {
-        kret = krb5_k_create_key(sc->kctx, &sc->kb, &sc->seal_key);
-    }
-    if (kret == 0) {
-        kret = krb5_k_encrypt(sc->kctx, sc->seal_key, STORE_CRYPT_USAGE, NULL, &in, &enc);
-    }
+    /* krb5_c_* rather than a long-lived krb5_key: libkrb5 copies the key into its own heap for
+     * the duration of the call (and zeroes it after); a krb5_key would keep the key, the
+     * derived Ke and the AES key schedule there (unlocked, swappable) for the daemon's
+     * lifetime. The gain would be small: a krb5_key saves the Ke derivation only (libkrb5
+     * derives Ki on every call anyway), 12% of the instructions of sealing a 1.5 KB record,
+     * about 9% of a STORE's. Start-up loading, where it matters, uses krb5_keys for the
+     * duration of the load only (store_crypt_pool). */
+    kret = krb5_c_encrypt(sc->kctx, &sc->kb, STORE_CRYPT_USAGE, NULL, &in, &enc);
     talloc_free(plain);
     if (kret != 0) {
         const char *msg = krb5_get_error_message(sc->kctx, kret);
