@@ -5,10 +5,10 @@
  * ~15-20 us per 1.5 KB record), so it is done per owner, in a pool of worker threads
  * (store_crypt_pool), and need not be finished before the daemon serves:
  *
- * 1. Read (this thread, inside store_sqlite_open): every row's clear columns and a copy of its
- *    ciphertext (not secret), grouped by owner into units; each owner gets an empty "pending"
- *    shell in the store, and its unit is queued for the workers as soon as it is complete, so
- *    decryption overlaps the reading.
+ * 1. Read (store_sqlite_read.c; this thread, inside store_sqlite_open): every row's clear
+ *    columns and a copy of its ciphertext (not secret), grouped by owner into units; each
+ *    owner gets an empty "pending" shell in the store, and its unit is queued for the workers
+ *    as soon as it is complete, so decryption overlaps the reading.
  * 2. Without an event loop (opt->ev NULL: tests, tools) the rest happens before
  *    store_sqlite_open returns. With one, the daemon is ready now, and:
  * 3. Link (event loop): a finished unit is parsed, checked against its rows and linked into
@@ -38,78 +38,12 @@
 #include <unistd.h>
 
 #include "common/util_log.h"
-#include "store/store_sqlite_int.h"
+#include "store/store_sqlite_load_int.h"
 
-enum {
-    T_CACHES,
-    T_CREDS,
-    T_DEFAULTS
-};
 static const char *const table_name[] = { "caches", "creds", "defaults" };
-
-/* One row waiting for (or back from) decryption. */
-struct item {
-    int64_t rowid;
-    int table;
-    bool uuid_ok;
-    uint8_t uuid[STORE_UUID_LEN]; /* the row's uuid column */
-    size_t cache;                 /* credentials: index of their cache's item */
-    uint64_t seq;
-    struct store_cache *c; /* caches: linked as */
-};
 
 /* Finished units linked per event-loop round (~200 credentials each: a few ms). */
 #define LINK_PER_ROUND 4
-
-/* Ciphertext copies (not secret) live in mmap'ed blocks, not on the heap: a big store's are
- * hundreds of MB for a few seconds, and munmap gives them back whole, with no fragmentation
- * left between the store's own allocations. */
-#define CT_BLOCK (256u * 1024)
-
-struct ct_block {
-    struct ct_block *next;
-    size_t len;  /* mapping length */
-    size_t used; /* from the start of the mapping (the header takes 64 bytes) */
-};
-
-/* One owner's rows: its default name, its caches (creation order), their credentials (each
- * cache's in insertion order). Talloc child of the load. */
-struct unit {
-    struct ct_block *blocks; /* newest first */
-    struct store_crypt_unit cu; /* cu.jobs parallels items */
-    struct item *items;
-    size_t cap;
-    struct store_owner_key key;
-    struct store_owner *o;
-    bool queued;
-    bool linked;
-};
-
-static uint8_t *ct_copy(struct unit *u, const void *ct, size_t len)
-{
-    struct ct_block *b = u->blocks;
-    size_t step = (len + 15) & ~(size_t)15;
-    uint8_t *p;
-
-    if (b == NULL || b->len - b->used < step) {
-        size_t want = 64 + step > CT_BLOCK ? 64 + step : CT_BLOCK;
-        void *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) {
-            return NULL;
-        }
-        b = m;
-        b->len = want;
-        b->used = 64; /* header, rounded up */
-        b->next = u->blocks;
-        u->blocks = b;
-    }
-    p = (uint8_t *)b + b->used;
-    if (len > 0) {
-        memcpy(p, ct, len);
-    }
-    b->used += step;
-    return p;
-}
 
 static void ct_free(struct unit *u)
 {
@@ -119,27 +53,6 @@ static void ct_free(struct unit *u)
         munmap(b, b->len);
     }
 }
-
-struct sq_load {
-    struct store_sqlite *sq;
-    struct store_crypt_pool *pool;
-    struct unit **units; /* in reading order */
-    size_t nunits;
-    size_t nlinked;
-    size_t next_link; /* units before this one are linked */
-    int efd;
-    struct tevent_fd *fde;
-    double t0;
-    double t_ready;
-    size_t caches;
-    size_t creds;
-    size_t defaults;
-    size_t dropped;
-    size_t orphans;
-    bool reading; /* inside the reading transaction */
-    int64_t *early[3]; /* rows dropped while reading: deleted when it is over */
-    size_t nearly[3];
-};
 
 static double now(void)
 {
@@ -160,35 +73,6 @@ static void uuid_hex(const uint8_t *u, char *out)
     out[2 * STORE_UUID_LEN] = '\0';
 }
 
-/* The owner key in columns col, col+1, col+2 (uid, session, boot_id). */
-static bool col_owner(sqlite3_stmt *s, int col, struct store_owner_key *k)
-{
-    int64_t uid = sqlite3_column_int64(s, col);
-    int64_t session = sqlite3_column_int64(s, col + 1);
-    const void *boot = sqlite3_column_blob(s, col + 2);
-
-    memset(k, 0, sizeof(*k));
-    k->uid = (uint32_t)uid;
-    k->session = (uint32_t)session;
-    if (sqlite3_column_bytes(s, col + 2) != STORE_BOOT_ID_LEN) {
-        return false;
-    }
-    memcpy(k->boot_id, boot, STORE_BOOT_ID_LEN);
-    return sqlite3_column_type(s, col) == SQLITE_INTEGER && uid >= 0 && uid <= UINT32_MAX &&
-           sqlite3_column_type(s, col + 1) == SQLITE_INTEGER && session >= 0 &&
-           session <= UINT32_MAX;
-}
-
-static bool col_uuid(sqlite3_stmt *s, int col, uint8_t *out)
-{
-    if (sqlite3_column_bytes(s, col) != STORE_UUID_LEN) {
-        memset(out, 0, STORE_UUID_LEN);
-        return false;
-    }
-    memcpy(out, sqlite3_column_blob(s, col), STORE_UUID_LEN);
-    return true;
-}
-
 static const char *drop_reason(int ret)
 {
     switch (ret) {
@@ -205,8 +89,8 @@ static const char *drop_reason(int ret)
     }
 }
 
-static void log_drop(const char *what, const struct store_owner_key *k, const uint8_t *uuid,
-                     int ret)
+void store_sqlite_log_drop(const char *what, const struct store_owner_key *k, const uint8_t *uuid,
+                           int ret)
 {
     char hex[2 * STORE_UUID_LEN + 1] = "";
 
@@ -258,7 +142,7 @@ static int delete_rows(struct store_sqlite *sq, int64_t *const rows[3], const si
 }
 
 /* Remember a row to delete once the reading transaction is over. */
-static bool early_add(struct sq_load *ld, int table, int64_t rowid)
+bool store_sqlite_early_add(struct sq_load *ld, int table, int64_t rowid)
 {
     int64_t *a = talloc_realloc(ld, ld->early[table], int64_t, ld->nearly[table] + 1);
 
@@ -365,7 +249,7 @@ static void link_unit(struct sq_load *ld, struct unit *u)
                 ld->orphans++;
             } else {
                 ld->dropped++;
-                log_drop(it->table == T_DEFAULTS ? "default cache name"
+                store_sqlite_log_drop(it->table == T_DEFAULTS ? "default cache name"
                          : it->table == T_CACHES ? "cache"
                                                  : "credential",
                          &u->key, it->table == T_DEFAULTS || !it->uuid_ok ? NULL : it->uuid, ret);
@@ -376,7 +260,7 @@ static void link_unit(struct sq_load *ld, struct unit *u)
         /* Still inside the reading transaction: deleted right after it, before ready. */
         for (int t = 0; t < 3; t++) {
             for (size_t i = 0; i < nrows[t]; i++) {
-                if (!early_add(ld, t, rows[t][i])) {
+                if (!store_sqlite_early_add(ld, t, rows[t][i])) {
                     load_fatal("out of memory");
                 }
             }
@@ -458,218 +342,6 @@ static void on_units_done(struct tevent_context *ev, struct tevent_fd *fde, uint
     if (ld->nlinked == ld->nunits) {
         load_finish(ld);
     }
-}
-
-/* ---- reading (store_sqlite_open) ---- */
-
-static struct unit *unit_for(struct sq_load *ld, const struct store_owner_key *k)
-{
-    struct store_owner *o = store_owner_shell(ld->sq->st, k);
-    struct unit *u;
-
-    if (o == NULL) {
-        return NULL;
-    }
-    if (o->pending != NULL) {
-        return o->pending;
-    }
-    if (ld->nunits % 256 == 0) {
-        struct unit **a = talloc_realloc(ld, ld->units, struct unit *, ld->nunits + 256);
-        if (a == NULL) {
-            return NULL;
-        }
-        ld->units = a;
-    }
-    u = talloc_zero(ld, struct unit);
-    if (u == NULL) {
-        return NULL;
-    }
-    u->key = *k;
-    u->o = o;
-    o->pending = u;
-    ld->units[ld->nunits++] = u;
-    return u;
-}
-
-/* Append the current row of s (ciphertext in column col) to u. NULL if out of memory. */
-static struct item *add_item(struct unit *u, int table, sqlite3_stmt *s, int col)
-{
-    const void *ct = sqlite3_column_blob(s, col);
-    size_t len = (size_t)sqlite3_column_bytes(s, col);
-    struct store_crypt_job *j;
-    struct item *it;
-    uint8_t *copy;
-
-    if (u->cu.n == u->cap) {
-        size_t cap = u->cap > 0 ? 2 * u->cap : 16;
-        struct item *a = talloc_realloc(u, u->items, struct item, cap);
-        struct store_crypt_job *b = a != NULL ? talloc_realloc(u, u->cu.jobs,
-                                                               struct store_crypt_job, cap)
-                                              : NULL;
-        if (a != NULL) {
-            u->items = a;
-        }
-        if (b == NULL) {
-            return NULL;
-        }
-        u->cu.jobs = b;
-        u->cap = cap;
-    }
-    copy = ct_copy(u, ct, len);
-    if (copy == NULL) {
-        return NULL;
-    }
-    j = &u->cu.jobs[u->cu.n];
-    memset(j, 0, sizeof(*j));
-    j->ct = copy;
-    j->ctlen = len;
-    it = &u->items[u->cu.n++];
-    memset(it, 0, sizeof(*it));
-    it->rowid = sqlite3_column_int64(s, 0);
-    it->table = table;
-    return it;
-}
-
-static int early_drop(struct sq_load *ld, int table, sqlite3_stmt *s, const char *what,
-                      const struct store_owner_key *k)
-{
-    if (!early_add(ld, table, sqlite3_column_int64(s, 0))) {
-        return SQLITE_NOMEM;
-    }
-    ld->dropped++;
-    log_drop(what, k, NULL, EXDEV);
-    return SQLITE_OK;
-}
-
-static bool queue_unit(struct sq_load *ld, struct unit *u)
-{
-    u->queued = true;
-    /* If the pool cannot take it, it is decrypted on first use or at the end. */
-    (void)store_crypt_pool_add(ld->pool, &u->cu);
-    return true;
-}
-
-/* Default names (few): each starts its owner's unit. Columns: rowid, uid, session, boot_id,
- * rec. only: just this owner's. */
-static int read_defaults(struct sq_load *ld, const struct store_owner_key *only)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(ld->sq->db,
-                                only == NULL
-                                    ? "SELECT rowid, uid, session, boot_id, rec FROM defaults"
-                                    : "SELECT rowid, uid, session, boot_id, rec FROM defaults "
-                                      "WHERE " STORE_SQLITE_OWNER,
-                                -1, &s, NULL);
-
-    if (rc == SQLITE_OK && only != NULL) {
-        store_sqlite_bind_owner(s, only);
-    }
-
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_owner_key k;
-        struct unit *u;
-        rc = SQLITE_OK;
-        if (!col_owner(s, 1, &k)) {
-            rc = early_drop(ld, T_DEFAULTS, s, "default cache name", &k);
-            continue;
-        }
-        u = unit_for(ld, &k);
-        if (u == NULL || add_item(u, T_DEFAULTS, s, 4) == NULL) {
-            rc = SQLITE_NOMEM;
-        }
-    }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* The credentials of u's caches, each cache's in insertion order; then u is queued. Columns:
- * rowid, uuid, seq, rec. */
-static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
-{
-    size_t ncache = u->cu.n;
-    int rc = SQLITE_OK;
-
-    for (size_t ci = 0; ci < ncache && rc == SQLITE_OK; ci++) {
-        if (u->items[ci].table != T_CACHES || !u->items[ci].uuid_ok) {
-            continue;
-        }
-        store_sqlite_bind_owner(s, &u->key);
-        sqlite3_bind_blob(s, 4, u->items[ci].uuid, STORE_UUID_LEN, SQLITE_TRANSIENT);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            struct item *it = add_item(u, T_CREDS, s, 3);
-            if (it == NULL) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            it->cache = ci;
-            it->uuid_ok = col_uuid(s, 1, it->uuid);
-            it->seq = (uint64_t)sqlite3_column_int64(s, 2);
-        }
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    if (rc == SQLITE_OK) {
-        queue_unit(ld, u);
-    }
-    return rc;
-}
-
-/* Caches grouped by owner, each owner's in creation order; after each owner's caches, their
- * credentials. Columns: rowid, uid, session, boot_id, uuid, rec. only: just this owner's. */
-static int read_caches(struct sq_load *ld, const struct store_owner_key *only)
-{
-    sqlite3_stmt *s = NULL;
-    sqlite3_stmt *cs = NULL;
-    struct unit *cur = NULL;
-    int rc = sqlite3_prepare_v2(ld->sq->db,
-                                only == NULL
-                                    ? "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                      "ORDER BY uid, session, boot_id, pos, rowid"
-                                    : "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                      "WHERE " STORE_SQLITE_OWNER " ORDER BY pos, rowid",
-                                -1, &s, NULL);
-
-    if (rc == SQLITE_OK && only != NULL) {
-        store_sqlite_bind_owner(s, only);
-    }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT rowid, uuid, seq, rec FROM creds WHERE " STORE_SQLITE_OWNER
-                                " AND cache_uuid = ?4 ORDER BY seq, rowid",
-                                -1, &cs, NULL);
-    }
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_owner_key k;
-        struct item *it;
-        struct unit *u;
-        rc = SQLITE_OK;
-        if (!col_owner(s, 1, &k)) {
-            rc = early_drop(ld, T_CACHES, s, "cache", &k);
-            continue;
-        }
-        u = cur != NULL && store_owner_key_eq(&cur->key, &k) ? cur : unit_for(ld, &k);
-        if (u == NULL) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        if (u != cur && cur != NULL) {
-            rc = read_creds(ld, cs, cur);
-        }
-        cur = u;
-        it = rc == SQLITE_OK ? add_item(u, T_CACHES, s, 5) : NULL;
-        if (it == NULL) {
-            rc = rc == SQLITE_OK ? SQLITE_NOMEM : rc;
-            break;
-        }
-        it->uuid_ok = col_uuid(s, 4, it->uuid);
-    }
-    if (rc == SQLITE_DONE) {
-        rc = cur != NULL ? read_creds(ld, cs, cur) : SQLITE_OK;
-    }
-    sqlite3_finalize(cs);
-    sqlite3_finalize(s);
-    return rc;
 }
 
 /* ---- the whole load ---- */
@@ -783,10 +455,10 @@ int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_
     talloc_set_destructor(ld, load_destructor);
     ld->pool = store_crypt_pool_new(ld, sq->crypt, 1, -1);
     if (ld->pool != NULL) {
-        rc = read_defaults(ld, k);
+        rc = store_sqlite_read_defaults(ld, k);
     }
     if (rc == SQLITE_OK) {
-        rc = read_caches(ld, k);
+        rc = store_sqlite_read_caches(ld, k);
     }
     if (rc == SQLITE_OK) {
         for (size_t i = 0; i < ld->nunits; i++) {
@@ -831,14 +503,14 @@ enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *
         ld->reading = true;
     }
     if (rc == SQLITE_OK) {
-        rc = read_defaults(ld, NULL);
+        rc = store_sqlite_read_defaults(ld, NULL);
     }
     if (rc == SQLITE_OK) {
-        rc = read_caches(ld, NULL);
+        rc = store_sqlite_read_caches(ld, NULL);
     }
     for (size_t i = 0; rc == SQLITE_OK && i < ld->nunits; i++) {
         if (!ld->units[i]->queued) {
-            queue_unit(ld, ld->units[i]); /* default name only */
+            store_sqlite_queue_unit(ld, ld->units[i]); /* default name only */
         }
     }
     if (rc == SQLITE_OK) {

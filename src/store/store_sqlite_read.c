@@ -1,0 +1,274 @@
+/* Start-up load, first half: reading every row's clear columns and a copy of its ciphertext,
+ * grouped by owner into units queued for decryption (see store_sqlite_load.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "store/store_sqlite_load_int.h"
+
+static uint8_t *ct_copy(struct unit *u, const void *ct, size_t len)
+{
+    struct ct_block *b = u->blocks;
+    size_t step = (len + 15) & ~(size_t)15;
+    uint8_t *p;
+
+    if (b == NULL || b->len - b->used < step) {
+        size_t want = 64 + step > CT_BLOCK ? 64 + step : CT_BLOCK;
+        void *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            return NULL;
+        }
+        b = m;
+        b->len = want;
+        b->used = 64; /* header, rounded up */
+        b->next = u->blocks;
+        u->blocks = b;
+    }
+    p = (uint8_t *)b + b->used;
+    if (len > 0) {
+        memcpy(p, ct, len);
+    }
+    b->used += step;
+    return p;
+}
+
+/* The owner key in columns col, col+1, col+2 (uid, session, boot_id). */
+static bool col_owner(sqlite3_stmt *s, int col, struct store_owner_key *k)
+{
+    int64_t uid = sqlite3_column_int64(s, col);
+    int64_t session = sqlite3_column_int64(s, col + 1);
+    const void *boot = sqlite3_column_blob(s, col + 2);
+
+    memset(k, 0, sizeof(*k));
+    k->uid = (uint32_t)uid;
+    k->session = (uint32_t)session;
+    if (sqlite3_column_bytes(s, col + 2) != STORE_BOOT_ID_LEN) {
+        return false;
+    }
+    memcpy(k->boot_id, boot, STORE_BOOT_ID_LEN);
+    return sqlite3_column_type(s, col) == SQLITE_INTEGER && uid >= 0 && uid <= UINT32_MAX &&
+           sqlite3_column_type(s, col + 1) == SQLITE_INTEGER && session >= 0 &&
+           session <= UINT32_MAX;
+}
+
+static bool col_uuid(sqlite3_stmt *s, int col, uint8_t *out)
+{
+    if (sqlite3_column_bytes(s, col) != STORE_UUID_LEN) {
+        memset(out, 0, STORE_UUID_LEN);
+        return false;
+    }
+    memcpy(out, sqlite3_column_blob(s, col), STORE_UUID_LEN);
+    return true;
+}
+
+static struct unit *unit_for(struct sq_load *ld, const struct store_owner_key *k)
+{
+    struct store_owner *o = store_owner_shell(ld->sq->st, k);
+    struct unit *u;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    if (o->pending != NULL) {
+        return o->pending;
+    }
+    if (ld->nunits % 256 == 0) {
+        struct unit **a = talloc_realloc(ld, ld->units, struct unit *, ld->nunits + 256);
+        if (a == NULL) {
+            return NULL;
+        }
+        ld->units = a;
+    }
+    u = talloc_zero(ld, struct unit);
+    if (u == NULL) {
+        return NULL;
+    }
+    u->key = *k;
+    u->o = o;
+    o->pending = u;
+    ld->units[ld->nunits++] = u;
+    return u;
+}
+
+/* Append the current row of s (ciphertext in column col) to u. NULL if out of memory. */
+static struct item *add_item(struct unit *u, int table, sqlite3_stmt *s, int col)
+{
+    const void *ct = sqlite3_column_blob(s, col);
+    size_t len = (size_t)sqlite3_column_bytes(s, col);
+    struct store_crypt_job *j;
+    struct item *it;
+    uint8_t *copy;
+
+    if (u->cu.n == u->cap) {
+        size_t cap = u->cap > 0 ? 2 * u->cap : 16;
+        struct item *a = talloc_realloc(u, u->items, struct item, cap);
+        struct store_crypt_job *b = a != NULL ? talloc_realloc(u, u->cu.jobs,
+                                                               struct store_crypt_job, cap)
+                                              : NULL;
+        if (a != NULL) {
+            u->items = a;
+        }
+        if (b == NULL) {
+            return NULL;
+        }
+        u->cu.jobs = b;
+        u->cap = cap;
+    }
+    copy = ct_copy(u, ct, len);
+    if (copy == NULL) {
+        return NULL;
+    }
+    j = &u->cu.jobs[u->cu.n];
+    memset(j, 0, sizeof(*j));
+    j->ct = copy;
+    j->ctlen = len;
+    it = &u->items[u->cu.n++];
+    memset(it, 0, sizeof(*it));
+    it->rowid = sqlite3_column_int64(s, 0);
+    it->table = table;
+    return it;
+}
+
+static int early_drop(struct sq_load *ld, int table, sqlite3_stmt *s, const char *what,
+                      const struct store_owner_key *k)
+{
+    if (!store_sqlite_early_add(ld, table, sqlite3_column_int64(s, 0))) {
+        return SQLITE_NOMEM;
+    }
+    ld->dropped++;
+    store_sqlite_log_drop(what, k, NULL, EXDEV);
+    return SQLITE_OK;
+}
+
+bool store_sqlite_queue_unit(struct sq_load *ld, struct unit *u)
+{
+    u->queued = true;
+    /* If the pool cannot take it, it is decrypted on first use or at the end. */
+    (void)store_crypt_pool_add(ld->pool, &u->cu);
+    return true;
+}
+
+/* Default names (few): each starts its owner's unit. Columns: rowid, uid, session, boot_id,
+ * rec. only: just this owner's. */
+int store_sqlite_read_defaults(struct sq_load *ld, const struct store_owner_key *only)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(ld->sq->db,
+                                only == NULL
+                                    ? "SELECT rowid, uid, session, boot_id, rec FROM defaults"
+                                    : "SELECT rowid, uid, session, boot_id, rec FROM defaults "
+                                      "WHERE " STORE_SQLITE_OWNER,
+                                -1, &s, NULL);
+
+    if (rc == SQLITE_OK && only != NULL) {
+        store_sqlite_bind_owner(s, only);
+    }
+
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_owner_key k;
+        struct unit *u;
+        rc = SQLITE_OK;
+        if (!col_owner(s, 1, &k)) {
+            rc = early_drop(ld, T_DEFAULTS, s, "default cache name", &k);
+            continue;
+        }
+        u = unit_for(ld, &k);
+        if (u == NULL || add_item(u, T_DEFAULTS, s, 4) == NULL) {
+            rc = SQLITE_NOMEM;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The credentials of u's caches, each cache's in insertion order; then u is queued. Columns:
+ * rowid, uuid, seq, rec. */
+static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
+{
+    size_t ncache = u->cu.n;
+    int rc = SQLITE_OK;
+
+    for (size_t ci = 0; ci < ncache && rc == SQLITE_OK; ci++) {
+        if (u->items[ci].table != T_CACHES || !u->items[ci].uuid_ok) {
+            continue;
+        }
+        store_sqlite_bind_owner(s, &u->key);
+        sqlite3_bind_blob(s, 4, u->items[ci].uuid, STORE_UUID_LEN, SQLITE_TRANSIENT);
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            struct item *it = add_item(u, T_CREDS, s, 3);
+            if (it == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            it->cache = ci;
+            it->uuid_ok = col_uuid(s, 1, it->uuid);
+            it->seq = (uint64_t)sqlite3_column_int64(s, 2);
+        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    if (rc == SQLITE_OK) {
+        store_sqlite_queue_unit(ld, u);
+    }
+    return rc;
+}
+
+/* Caches grouped by owner, each owner's in creation order; after each owner's caches, their
+ * credentials. Columns: rowid, uid, session, boot_id, uuid, rec. only: just this owner's. */
+int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *only)
+{
+    sqlite3_stmt *s = NULL;
+    sqlite3_stmt *cs = NULL;
+    struct unit *cur = NULL;
+    int rc = sqlite3_prepare_v2(ld->sq->db,
+                                only == NULL
+                                    ? "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
+                                      "ORDER BY uid, session, boot_id, pos, rowid"
+                                    : "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
+                                      "WHERE " STORE_SQLITE_OWNER " ORDER BY pos, rowid",
+                                -1, &s, NULL);
+
+    if (rc == SQLITE_OK && only != NULL) {
+        store_sqlite_bind_owner(s, only);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(ld->sq->db,
+                                "SELECT rowid, uuid, seq, rec FROM creds WHERE " STORE_SQLITE_OWNER
+                                " AND cache_uuid = ?4 ORDER BY seq, rowid",
+                                -1, &cs, NULL);
+    }
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_owner_key k;
+        struct item *it;
+        struct unit *u;
+        rc = SQLITE_OK;
+        if (!col_owner(s, 1, &k)) {
+            rc = early_drop(ld, T_CACHES, s, "cache", &k);
+            continue;
+        }
+        u = cur != NULL && store_owner_key_eq(&cur->key, &k) ? cur : unit_for(ld, &k);
+        if (u == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        if (u != cur && cur != NULL) {
+            rc = read_creds(ld, cs, cur);
+        }
+        cur = u;
+        it = rc == SQLITE_OK ? add_item(u, T_CACHES, s, 5) : NULL;
+        if (it == NULL) {
+            rc = rc == SQLITE_OK ? SQLITE_NOMEM : rc;
+            break;
+        }
+        it->uuid_ok = col_uuid(s, 4, it->uuid);
+    }
+    if (rc == SQLITE_DONE) {
+        rc = cur != NULL ? read_creds(ld, cs, cur) : SQLITE_OK;
+    }
+    sqlite3_finalize(cs);
+    sqlite3_finalize(s);
+    return rc;
+}
