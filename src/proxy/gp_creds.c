@@ -1,220 +1,19 @@
-/* Stateless credential handles (gssproxy-compatible), credential acquisition from a service's
- * cred_store, and linux_creds_v1. */
+/* Stateless credential handles (gssproxy-compatible) and credential acquisition from a
+ * service's cred_store (the acceptor cred cache and linux_creds_v1 are in gp_creds_cache.c). */
 #include "config.h"
 #include "proxy/gp_proc.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pthread.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "common/util_log.h"
 #include "common/util_secmem.h"
 #include "proxy/gp_kcm.h"
 
 #define ENC_MIN_PAD_LEN 8
-#define GP_MAX_GROUPS 65536
-#define ACCEPT_CACHE_SLOTS 8
-
-/* Acceptor credentials from a service keytab, cached per worker thread: acquiring them means
- * krb5 contexts, a keytab open and scan and (with krb5_principal) a name import on every call.
- * What such a cred holds (MIT krb5 1.20): the keytab's name and an open handle, the acceptor
- * principal (or none), the replay cache's name: no key. The accept reads the keys from the
- * keytab file every time and stores into the replay cache file every time, as without the
- * cache, so replay detection is unchanged and a key added to the keytab (kadmin ktadd) is used
- * at once. The keytab's identity (device, inode, size, mtime) is kept anyway: if the file is
- * replaced, removed or rewritten the cred is acquired again, so errors are those of a fresh
- * acquisition. Keyed by configuration load, service, target uid and whether the service acts
- * as itself (krb5_principal applies); slots of an older load are released on the next lookup
- * after a reload; never shared between threads. */
-struct accept_slot {
-    uint64_t generation;
-    const struct gp_svc *svc;
-    uid_t uid;
-    bool self;
-    bool have_kt; /* keytab identity below is valid */
-    char *keytab; /* expanded keytab path (malloc), or NULL: none named */
-    dev_t kt_dev;
-    ino_t kt_ino;
-    off_t kt_size;
-    struct timespec kt_mtime;
-    gss_cred_id_t cred;
-};
-
-struct accept_cache {
-    struct accept_slot slot[ACCEPT_CACHE_SLOTS];
-    unsigned next;
-};
-
-static pthread_key_t accept_key;
-static pthread_once_t accept_once = PTHREAD_ONCE_INIT;
-
-static void slot_clear(struct accept_slot *sl)
-{
-    OM_uint32 tmp;
-
-    gss_release_cred(&tmp, &sl->cred);
-    free(sl->keytab);
-    memset(sl, 0, sizeof(*sl));
-}
-
-static void accept_cache_free(void *p)
-{
-    struct accept_cache *c = p;
-
-    for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
-        slot_clear(&c->slot[i]);
-    }
-    free(c);
-}
-
-static void accept_key_init(void)
-{
-    (void)pthread_key_create(&accept_key, accept_cache_free);
-}
-
-static struct accept_cache *accept_cache(void)
-{
-    struct accept_cache *c;
-
-    pthread_once(&accept_once, accept_key_init);
-    c = pthread_getspecific(accept_key);
-    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
-        pthread_setspecific(accept_key, c);
-    }
-    return c;
-}
-
-/* "FILE:/path" or "/path" -> the path; other keytab types have no file to watch. */
-static const char *keytab_file(const char *kt)
-{
-    if (kt == NULL) {
-        return NULL;
-    }
-    if (strncmp(kt, "FILE:", 5) == 0 || strncmp(kt, "WRFILE:", 7) == 0) {
-        return strchr(kt, ':') + 1;
-    }
-    return kt[0] == '/' ? kt : NULL;
-}
-
-static void keytab_stamp(struct accept_slot *sl)
-{
-    const char *f = keytab_file(sl->keytab);
-    struct stat st;
-
-    sl->have_kt = f != NULL && stat(f, &st) == 0;
-    if (sl->have_kt) {
-        sl->kt_dev = st.st_dev;
-        sl->kt_ino = st.st_ino;
-        sl->kt_size = st.st_size;
-        sl->kt_mtime = st.st_mtim;
-    }
-}
-
-/* The keytab the cred was acquired from is still the same file with the same content. */
-static bool keytab_unchanged(const struct accept_slot *sl)
-{
-    const char *f = keytab_file(sl->keytab);
-    struct stat st;
-
-    if (sl->keytab == NULL) {
-        return true; /* the default keytab: MIT resolves it per accept */
-    }
-    if (f == NULL) {
-        return true; /* not a file (MEMORY:, KEYRING:...): read per accept anyway */
-    }
-    if (stat(f, &st) != 0) {
-        return !sl->have_kt;
-    }
-    return sl->have_kt && st.st_dev == sl->kt_dev && st.st_ino == sl->kt_ino &&
-           st.st_size == sl->kt_size && st.st_mtim.tv_sec == sl->kt_mtime.tv_sec &&
-           st.st_mtim.tv_nsec == sl->kt_mtime.tv_nsec;
-}
-
-/* A cached acceptor cred for this call, or NO_CREDENTIAL. Drops slots of older loads and slots
- * whose keytab changed. */
-static gss_cred_id_t accept_cache_get(struct accept_cache *c, const struct gp_call *gc, uid_t uid,
-                                      bool self)
-{
-    gss_cred_id_t found = GSS_C_NO_CREDENTIAL;
-
-    for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS; i++) {
-        struct accept_slot *sl = &c->slot[i];
-        if (sl->cred == GSS_C_NO_CREDENTIAL) {
-            continue;
-        }
-        if (sl->generation != gc->conf->generation) {
-            slot_clear(sl); /* reloaded: the service may be gone or changed */
-            continue;
-        }
-        if (found == GSS_C_NO_CREDENTIAL && sl->svc == gc->svc && sl->uid == uid &&
-            sl->self == self) {
-            if (!keytab_unchanged(sl)) {
-                util_log(UTIL_LOG_DEBUG, "gssproxy: service %s: keytab %s changed, acquiring "
-                         "again", gc->svc->name, sl->keytab);
-                slot_clear(sl);
-                continue;
-            }
-            found = sl->cred;
-        }
-    }
-    return found;
-}
-
-static void accept_cache_put(struct accept_cache *c, const struct gp_call *gc, uid_t uid,
-                             bool self, const char *keytab, gss_cred_id_t cred)
-{
-    struct accept_slot *sl = NULL;
-
-    for (unsigned i = 0; i < ACCEPT_CACHE_SLOTS && sl == NULL; i++) {
-        if (c->slot[i].cred == GSS_C_NO_CREDENTIAL) {
-            sl = &c->slot[i];
-        }
-    }
-    if (sl == NULL) {
-        sl = &c->slot[c->next++ % ACCEPT_CACHE_SLOTS];
-    }
-    slot_clear(sl);
-    if (keytab != NULL && (sl->keytab = strdup(keytab)) == NULL) {
-        /* Not cached: the caller releases it as any other cred. */
-        return;
-    }
-    sl->generation = gc->conf->generation;
-    sl->svc = gc->svc;
-    sl->uid = uid;
-    sl->self = self;
-    keytab_stamp(sl);
-    sl->cred = cred;
-}
-
-bool gp_cred_is_cached(gss_cred_id_t cred)
-{
-    struct accept_cache *c = cred != GSS_C_NO_CREDENTIAL ? accept_cache() : NULL;
-
-    for (unsigned i = 0; c != NULL && i < ACCEPT_CACHE_SLOTS; i++) {
-        if (c->slot[i].cred == cred) {
-            return true;
-        }
-    }
-    return false;
-}
-
-void gp_cred_release(gss_cred_id_t *cred)
-{
-    OM_uint32 tmp;
-
-    if (gp_cred_is_cached(*cred)) {
-        *cred = GSS_C_NO_CREDENTIAL;
-        return;
-    }
-    gss_release_cred(&tmp, cred);
-}
 
 static krb5_keyblock handle_key(const struct gp_svc *s)
 {
@@ -499,7 +298,7 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
     uid_t target = gc->has_target ? gc->target_uid : gc->peer.uid;
     uint32_t maj, tmp;
 
-    struct accept_cache *cache = NULL;
+    struct gp_accept_cache *cache = NULL;
 
     *out = GSS_C_NO_CREDENTIAL;
     if (!usage_allowed(gc->svc, &usage)) {
@@ -507,8 +306,9 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
         return GSS_S_FAILURE;
     }
     impersonate = gc->svc->impersonate && user_request && usage != GSS_C_ACCEPT;
-    if (usage == GSS_C_ACCEPT && desired == GSS_C_NO_NAME && (cache = accept_cache()) != NULL) {
-        *out = accept_cache_get(cache, gc, target, service_self);
+    if (usage == GSS_C_ACCEPT && desired == GSS_C_NO_NAME &&
+        (cache = gp_accept_cache()) != NULL) {
+        *out = gp_accept_cache_get(cache, gc, target, service_self);
         if (*out != GSS_C_NO_CREDENTIAL) {
             *min = 0;
             return GSS_S_COMPLETE;
@@ -596,7 +396,7 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
                                 NULL);
     gss_release_name(&tmp, &def);
     if (maj == GSS_S_COMPLETE && cache != NULL) {
-        accept_cache_put(cache, gc, target, service_self, keytab, *out);
+        gp_accept_cache_put(cache, gc, target, service_self, keytab, *out);
     }
     return maj;
 }
@@ -629,223 +429,6 @@ bool gp_cred_target_uid(struct gp_call *gc, const gssx_name *name)
     gc->has_target = true;
     gc->target_uid = (uid_t)uid;
     return true;
-}
-
-/* The account and group list of a local user name, as linux_creds_v1 carries them. getpwnam_r
- * and getgrouplist run every NSS module of nsswitch.conf (files, systemd's userdb, sssd...):
- * a third of an nfsd accept's CPU. They are kept for NSS_CACHE_TTL seconds, or until
- * /etc/passwd or /etc/group changes (an edit through usermod, vipw... is seen at once); the
- * kernel keeps what we answer for the life of the GSS context anyway. Only mapped names are
- * kept. Shared by the workers under one mutex. */
-#define NSS_CACHE_SLOTS 64
-#define NSS_CACHE_TTL 5 /* seconds */
-
-struct file_stamp {
-    bool ok;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
-
-struct nss_entry {
-    char name[256];
-    uid_t uid;
-    gid_t gid;
-    int ngroups;
-    gid_t *groups; /* malloc */
-    struct timespec expires;
-    struct file_stamp passwd, group;
-};
-
-static struct {
-    pthread_mutex_t lock;
-    struct nss_entry e[NSS_CACHE_SLOTS];
-    unsigned next;
-} nss_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static struct file_stamp file_stamp(const char *path)
-{
-    struct file_stamp fs = { 0 };
-    struct stat st;
-
-    if (stat(path, &st) == 0) {
-        fs.ok = true;
-        fs.dev = st.st_dev;
-        fs.ino = st.st_ino;
-        fs.size = st.st_size;
-        fs.mtime = st.st_mtim;
-    }
-    return fs;
-}
-
-static bool stamp_eq(const struct file_stamp *a, const struct file_stamp *b)
-{
-    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
-static bool later(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
-}
-
-/* Found: a talloc copy of the entry's values in *out (3 + n words), true. */
-static bool nss_cache_get(TALLOC_CTX *m, const char *user, const struct file_stamp *pw,
-                          const struct file_stamp *gr, const struct timespec *now,
-                          uint32_t **out, size_t *nwords)
-{
-    bool found = false;
-
-    pthread_mutex_lock(&nss_cache.lock);
-    for (unsigned i = 0; i < NSS_CACHE_SLOTS; i++) {
-        struct nss_entry *e = &nss_cache.e[i];
-        if (e->groups == NULL || strcmp(e->name, user) != 0) {
-            continue;
-        }
-        if (later(now, &e->expires) || !stamp_eq(&e->passwd, pw) || !stamp_eq(&e->group, gr)) {
-            break;
-        }
-        *out = talloc_array(m, uint32_t, 3 + (size_t)e->ngroups);
-        if (*out != NULL) {
-            (*out)[0] = e->uid;
-            (*out)[1] = e->gid;
-            (*out)[2] = (uint32_t)e->ngroups;
-            for (int j = 0; j < e->ngroups; j++) {
-                (*out)[3 + j] = e->groups[j];
-            }
-            *nwords = 3 + (size_t)e->ngroups;
-            found = true;
-        }
-        break;
-    }
-    pthread_mutex_unlock(&nss_cache.lock);
-    return found;
-}
-
-static void nss_cache_put(const char *user, const uint32_t *v, const struct file_stamp *pw,
-                          const struct file_stamp *gr, const struct timespec *now)
-{
-    struct nss_entry *e = NULL;
-    gid_t *groups = malloc(sizeof(gid_t) * (v[2] > 0 ? v[2] : 1));
-
-    if (groups == NULL || strlen(user) >= sizeof(e->name)) {
-        free(groups);
-        return;
-    }
-    for (uint32_t j = 0; j < v[2]; j++) {
-        groups[j] = v[3 + j];
-    }
-    pthread_mutex_lock(&nss_cache.lock);
-    for (unsigned i = 0; i < NSS_CACHE_SLOTS && e == NULL; i++) {
-        if (nss_cache.e[i].groups != NULL && strcmp(nss_cache.e[i].name, user) == 0) {
-            e = &nss_cache.e[i];
-        }
-    }
-    if (e == NULL) {
-        e = &nss_cache.e[nss_cache.next++ % NSS_CACHE_SLOTS];
-    }
-    free(e->groups);
-    snprintf(e->name, sizeof(e->name), "%s", user);
-    e->uid = v[0];
-    e->gid = v[1];
-    e->ngroups = (int)v[2];
-    e->groups = groups;
-    e->expires = *now;
-    e->expires.tv_sec += NSS_CACHE_TTL;
-    e->passwd = *pw;
-    e->group = *gr;
-    pthread_mutex_unlock(&nss_cache.lock);
-}
-
-uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
-                        octet_string *out)
-{
-    gss_buffer_desc lname = GSS_C_EMPTY_BUFFER;
-    struct passwd pw, *res = NULL;
-    struct file_stamp pws, grs;
-    struct timespec now;
-    char pwbuf[4096];
-    char user[256];
-    uint32_t *v;
-    size_t nwords = 0;
-    gid_t *groups = NULL;
-    int ngroups = 64;
-    OM_uint32 tmp;
-    uint32_t maj;
-    bool mapped = false;
-
-    *min = 0;
-    maj = gss_localname(&tmp, name, (gss_OID)mech, &lname);
-    if (maj == GSS_S_COMPLETE && lname.length > 0 && lname.length < sizeof(user)) {
-        memcpy(user, lname.value, lname.length);
-        user[lname.length] = '\0';
-        mapped = true;
-    }
-    gss_release_buffer(&tmp, &lname);
-    if (mapped) {
-        /* Stamps first: a change after them is seen by the next call. */
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        pws = file_stamp("/etc/passwd");
-        grs = file_stamp("/etc/group");
-        if (nss_cache_get(gc->mem, user, &pws, &grs, &now, &v, &nwords)) {
-            out->octet_string_val = (char *)v;
-            out->octet_string_len = (u_int)(nwords * 4);
-            return GSS_S_COMPLETE;
-        }
-        if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &res) != 0) {
-            res = NULL;
-        }
-    }
-    if (res == NULL) {
-        /* Unmapped: the kernel needs the option anyway, as nobody (-1/-1, no groups). */
-        v = talloc_array(gc->mem, uint32_t, 3);
-        if (v == NULL) {
-            *min = ENOMEM;
-            return GSS_S_FAILURE;
-        }
-        v[0] = (uint32_t)-1;
-        v[1] = (uint32_t)-1;
-        v[2] = 0;
-        out->octet_string_val = (char *)v;
-        out->octet_string_len = 12;
-        return GSS_S_COMPLETE;
-    }
-    for (;;) {
-        int n = ngroups;
-        groups = talloc_realloc(gc->mem, groups, gid_t, (size_t)ngroups);
-        if (groups == NULL) {
-            *min = ENOMEM;
-            return GSS_S_FAILURE;
-        }
-        if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) >= 0) {
-            ngroups = n;
-            break;
-        }
-        if (ngroups >= GP_MAX_GROUPS) {
-            ngroups = GP_MAX_GROUPS;
-            break;
-        }
-        ngroups = n > ngroups ? n : ngroups * 2;
-        if (ngroups > GP_MAX_GROUPS) {
-            ngroups = GP_MAX_GROUPS;
-        }
-    }
-    v = talloc_array(gc->mem, uint32_t, 3 + (size_t)ngroups);
-    if (v == NULL) {
-        *min = ENOMEM;
-        return GSS_S_FAILURE;
-    }
-    v[0] = pw.pw_uid;
-    v[1] = pw.pw_gid;
-    v[2] = (uint32_t)ngroups;
-    for (int i = 0; i < ngroups; i++) {
-        v[3 + i] = groups[i];
-    }
-    nss_cache_put(user, v, &pws, &grs, &now);
-    out->octet_string_val = (char *)v;
-    out->octet_string_len = (u_int)((3 + (size_t)ngroups) * 4);
-    return GSS_S_COMPLETE;
 }
 
 void gp_call_cleanup(struct gp_call *gc)

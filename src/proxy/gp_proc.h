@@ -90,7 +90,7 @@ void gp_cb_view(gss_channel_bindings_t cb, const gssx_cb *x);
 void gp_wipe_ctx(gssx_ctx *c);
 void gp_wipe_cred(gssx_cred *c);
 
-/* ---- credentials (gp_creds.c) ---- */
+/* ---- credentials (gp_creds.c; release, is_cached, linux_creds: gp_creds_cache.c) ---- */
 uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                         gssx_cred *out);
 /* A handle that does not decrypt is "no cred": GSS_S_COMPLETE with *out = NO_CREDENTIAL. */
@@ -117,6 +117,17 @@ bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usa
 uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
                         octet_string *out);
 void gp_call_cleanup(struct gp_call *gc);
+
+/* ---- this worker thread's acceptor credential cache (gp_creds_cache.c) ---- */
+struct gp_accept_cache;
+/* NULL if out of memory: no caching. */
+struct gp_accept_cache *gp_accept_cache(void);
+/* A cached acceptor cred for this call's service, uid and self, or GSS_C_NO_CREDENTIAL. */
+gss_cred_id_t gp_accept_cache_get(struct gp_accept_cache *c, const struct gp_call *gc, uid_t uid,
+                                  bool self);
+/* Keep cred (acquired from keytab, or the default one when NULL); the cache then owns it. */
+void gp_accept_cache_put(struct gp_accept_cache *c, const struct gp_call *gc, uid_t uid,
+                         bool self, const char *keytab, gss_cred_id_t cred);
 
 /* ---- procedures ---- */
 typedef int (*gp_proc_fn)(struct gp_call *gc, void *arg, void *res);
