@@ -288,7 +288,7 @@ static int run(struct cachetd *d, bool daemonize)
          * handler per round, so "more ready" is asked of the KCM sockets directly. */
         if (store_group_open(d->store) &&
             (kcm_srv_requests(d->srv) == before || store_group_size(d->store) >= GROUP_MAX_OPS ||
-             !kcm_srv_more_ready(d->srv))) {
+             store_group_failed(d->store) || !kcm_srv_more_ready(d->srv))) {
             store_group_end(d->store);
         }
     }

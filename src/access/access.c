@@ -314,19 +314,23 @@ struct wipe_arg {
     size_t owners;
 };
 
+static bool wipe_match(const struct store_owner_key *key, void *arg)
+{
+    const struct wipe_arg *wa = arg;
+
+    if (wa->uid >= 0 && key->uid != (uint32_t)wa->uid) {
+        return false;
+    }
+    return wa->session == ACCESS_NO_SESSION ||
+           (key->session == wa->session &&
+            memcmp(key->boot_id, wa->pol->boot_id, ACCESS_BOOT_ID_LEN) == 0);
+}
+
 static bool wipe_owner(struct store_owner *o, void *arg)
 {
     struct wipe_arg *wa = arg;
     size_t n = o->ncaches;
 
-    if (wa->uid >= 0 && o->key.uid != (uint32_t)wa->uid) {
-        return true;
-    }
-    if (wa->session != ACCESS_NO_SESSION &&
-        (o->key.session != wa->session ||
-         memcmp(o->key.boot_id, wa->pol->boot_id, ACCESS_BOOT_ID_LEN) != 0)) {
-        return true;
-    }
     if (store_owner_remove(wa->st, o) == STORE_OK) {
         wa->caches += n;
         wa->owners++;
@@ -342,7 +346,7 @@ size_t access_wipe(const struct access_policy *pol, struct store *st, int64_t ui
     if (uid < 0 && session == ACCESS_NO_SESSION) {
         return 0; /* "everything" is not a wipe this function does */
     }
-    store_foreach_owner(st, wipe_owner, &wa);
+    store_foreach_owner_matching(st, wipe_match, wipe_owner, &wa);
     if (session != ACCESS_NO_SESSION && pol->reg != NULL) {
         access_registry_forget_session(pol->reg, session);
     }

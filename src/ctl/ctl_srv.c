@@ -214,6 +214,8 @@ static void conn_reply(struct ctl_conn *c, const struct ctl_req *req, bool parse
             srv->env.reload(srv->env.arg);
         }
     }
+    /* What we show must be on disk: commit KCM's open group (if any) first. */
+    store_group_end(srv->env.store);
     util_wr_init(&wr, NULL, 0);
     if (status == CTL_OK) {
         status = build(srv, req, purged, &wr);

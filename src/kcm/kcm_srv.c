@@ -191,6 +191,8 @@ static enum kcm_disposition refuse_reply(struct kcm_conn *c)
             return KCM_DISP_DROP;
         }
     }
+    /* A held reply may have carried tickets: none of it outlives the refusal. */
+    explicit_bzero(c->out.buf->p, c->out.buf->len);
     util_wr_init(&wr, c->out.buf->p, c->out.buf->len);
     kcm_reply_begin(&wr);
     if (!kcm_reply_finish(&wr, KCM_RC_CC_IO)) {

@@ -28,6 +28,9 @@ uint8_t *gp_kcm_snapshot(const struct gp_kcm_source *src, const struct util_peer
     if (src == NULL || src->store == NULL || src->access == NULL) {
         return NULL;
     }
+    /* Called on the loop between handlers: tickets handed to a worker must be on disk, so
+     * commit KCM's open group (if any) first. */
+    store_group_end(src->store);
     access_owner_of(src->access, peer, &key);
     o = store_owner_get(src->store, &key);
     if (o == NULL) {

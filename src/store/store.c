@@ -142,6 +142,25 @@ void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, voi
     owner_walk(st, true, fn, arg);
 }
 
+void store_foreach_owner_matching(struct store *st,
+                                  bool (*match)(const struct store_owner_key *key, void *arg),
+                                  bool (*fn)(struct store_owner *o, void *arg), void *arg)
+{
+    for (size_t i = 0; i < STORE_HASH_BUCKETS; i++) {
+        struct store_owner *next;
+        for (struct store_owner *o = st->buckets[i]; o != NULL; o = next) {
+            next = o->hnext;
+            if (!match(&o->key, arg)) {
+                continue; /* not loaded for nothing while a background load runs */
+            }
+            owner_ready(st, o);
+            if (!fn(o, arg)) {
+                return;
+            }
+        }
+    }
+}
+
 /* ---- lookups (read path: no allocation, no I/O) ---- */
 
 struct store_cache *store_cache_find(struct store_owner *o, const char *name)
@@ -269,10 +288,12 @@ struct store_cred *store_cred_new(TALLOC_CTX *ctx, const uint8_t *bytes, size_t 
     struct store_cred *cr = talloc_zero(ctx, struct store_cred);
 
     if (cr == NULL) {
+        errno = ENOMEM;
         return NULL;
     }
     cr->blob = util_secbuf_dup(cr, bytes, len);
     if (cr->blob == NULL || !kcm_cred_from_bytes(cr->blob->p, len, &cr->v)) {
+        errno = cr->blob == NULL ? ENOMEM : EINVAL;
         talloc_free(cr);
         return NULL;
     }
@@ -289,8 +310,11 @@ struct util_secbuf *store_princ_copy(TALLOC_CTX *ctx, const uint8_t *p, size_t l
 {
     struct util_secbuf *b = util_secbuf_dup(ctx, p, len);
 
-    if (b != NULL && !kcm_princ_from_bytes(b->p, len, out)) {
+    if (b == NULL) {
+        errno = ENOMEM;
+    } else if (!kcm_princ_from_bytes(b->p, len, out)) {
         talloc_free(b);
+        errno = EINVAL;
         return NULL;
     }
     return b;
@@ -424,15 +448,19 @@ struct store_cache *store_load_cache(struct store *st, const struct store_owner_
     struct kcm_princ pv;
 
     if (o == NULL || store_cache_find(o, name) != NULL) {
+        errno = o == NULL ? ENOMEM : EINVAL;
         return NULL;
     }
     c = store_cache_new(o, name, uuid);
     if (c == NULL) {
+        errno = ENOMEM;
         return NULL;
     }
-    pb = store_princ_copy(c, princ, princ_len, &pv);
+    pb = store_princ_copy(c, princ, princ_len, &pv); /* sets errno */
     if (pb == NULL) {
+        int e = errno;
         talloc_free(c);
+        errno = e;
         return NULL;
     }
     store_cache_link(o, c);
@@ -462,10 +490,12 @@ bool store_load_cred_adopt(struct store *st, struct store_cache *c, const uint8_
     (void)st;
     if (cr == NULL) {
         util_secmem_free(plain);
+        errno = ENOMEM;
         return false;
     }
     cr->blob = util_secbuf_adopt(cr, plain, (uint8_t *)blob, len);
     if (cr->blob == NULL || !kcm_cred_from_bytes(cr->blob->p, len, &cr->v)) {
+        errno = cr->blob == NULL ? ENOMEM : EINVAL;
         talloc_free(cr);
         return false;
     }

@@ -130,6 +130,11 @@ struct store_owner *store_owner_get_or_create(struct store *st, const struct sto
 /* Visit every owner (cachetctl, purge, scale tests), each loaded first. Return false from fn to
  * stop. */
 void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg);
+/* The same for the owners whose key match() accepts; only those are loaded first (a logout
+ * during a background load decrypts its own owners, not everyone's). */
+void store_foreach_owner_matching(struct store *st,
+                                  bool (*match)(const struct store_owner_key *key, void *arg),
+                                  bool (*fn)(struct store_owner *o, void *arg), void *arg);
 
 struct store_cache *store_cache_find(struct store_owner *o, const char *name);
 struct store_cache *store_cache_find_uuid(struct store_owner *o, const uint8_t *uuid);
@@ -203,6 +208,8 @@ void store_group_defer(struct store *st, bool on);
 bool store_group_open(const struct store *st);
 /* Operations in the open group. */
 size_t store_group_size(const struct store *st);
+/* The open group failed (a rollback of an operation failed): end it at once. */
+bool store_group_failed(const struct store *st);
 /* Commit the open group (or finish a failed one) and tell the hook. Call only between event
  * handlers: a failed group reloads owners (no store pointer survives that). */
 void store_group_end(struct store *st);
@@ -210,7 +217,9 @@ void store_group_end(struct store *st);
 /* Forget an owner's caches and default name in memory only (nothing is persisted). */
 void store_owner_clear_memory(struct store_owner *o);
 
-/* Start-up loading from persistence: no write-through. */
+/* Start-up loading from persistence: no write-through. On failure errno says why: ENOMEM
+ * (out of memory: the caller must not treat the record as bad) or EINVAL (bad contents,
+ * duplicate name: the record is dropped). */
 struct store_cache *store_load_cache(struct store *st, const struct store_owner_key *key,
                                      const char *name, const uint8_t *uuid,
                                      const uint8_t *princ, size_t princ_len, int32_t offset);

@@ -217,7 +217,7 @@ static void link_unit(struct sq_load *ld, struct unit *u)
             case T_CACHES:
                 it->c = store_load_cache(st, &u->key, r.name, it->uuid, r.blob.p, r.blob.len,
                                          r.offset);
-                ret = it->c != NULL ? 0 : EINVAL;
+                ret = it->c != NULL ? 0 : errno == ENOMEM ? ENOMEM : EINVAL;
                 ld->caches += it->c != NULL;
                 break;
             default:
@@ -231,9 +231,14 @@ static void link_unit(struct sq_load *ld, struct unit *u)
                     ok = store_load_cred(st, u->items[it->cache].c, it->uuid, it->seq,
                                          r.blob.p, r.blob.len);
                 }
-                ret = ok ? 0 : EINVAL;
+                ret = ok ? 0 : errno == ENOMEM ? ENOMEM : EINVAL;
                 ld->creds += ok;
                 break;
+            }
+            if (ret == ENOMEM) {
+                /* Never drop (and delete) a good record for want of memory: the database
+                 * stays intact for the next start. */
+                load_fatal("out of memory while linking loaded records");
             }
         }
         util_secmem_free(j->plain);

@@ -39,12 +39,15 @@ static bool col_owner(sqlite3_stmt *s, int col, struct store_owner_key *k)
 {
     int64_t uid = sqlite3_column_int64(s, col);
     int64_t session = sqlite3_column_int64(s, col + 1);
+    /* A boot id stored as anything but a BLOB would sort apart from its owner's other rows
+     * (ORDER BY compares by type first): such a row is malformed. */
+    bool blob = sqlite3_column_type(s, col + 2) == SQLITE_BLOB;
     const void *boot = sqlite3_column_blob(s, col + 2);
 
     memset(k, 0, sizeof(*k));
     k->uid = (uint32_t)uid;
     k->session = (uint32_t)session;
-    if (sqlite3_column_bytes(s, col + 2) != STORE_BOOT_ID_LEN) {
+    if (!blob || sqlite3_column_bytes(s, col + 2) != STORE_BOOT_ID_LEN) {
         return false;
     }
     memcpy(k->boot_id, boot, STORE_BOOT_ID_LEN);
@@ -253,6 +256,12 @@ int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *o
         if (u == NULL) {
             rc = SQLITE_NOMEM;
             break;
+        }
+        if (u != cur && u->queued) {
+            /* The owner's rows were not contiguous (a malformed database): its unit is with
+             * the decryption workers already and must not change under them. */
+            rc = early_drop(ld, T_CACHES, s, "cache", &k);
+            continue;
         }
         if (u != cur && cur != NULL) {
             rc = read_creds(ld, cs, cur);

@@ -35,7 +35,12 @@ int store_tx_begin(struct store *st)
         return 0;
     }
     if (st->group == G_FAILED) {
-        return EIO; /* until store_group_end has put memory back */
+        if (st->defer) {
+            return EIO; /* until store_group_end has put memory back */
+        }
+        /* Outside KCM's rounds (cachetctl, logind wipes, purge, GSS-Proxy): finish the failed
+         * group first (memory back to what is on disk), then write as usual. */
+        store_group_end(st);
     }
     if (st->defer && can_group(st)) {
         if (st->group == G_IDLE) {
@@ -90,6 +95,11 @@ enum store_rc store_tx_end(struct store *st, int err)
         }
         return STORE_IO;
     }
+    if (err != 0 && st->defer && st->group == G_OPEN) {
+        /* This operation's savepoint could not be opened: nothing of it was written, and the
+         * group's transaction holds the other requests' changes, which must not go with it. */
+        return STORE_IO;
+    }
     if (err == 0) {
         err = st->persist->commit(st->pctx);
         if (err == 0) {
@@ -114,6 +124,11 @@ void store_group_defer(struct store *st, bool on)
 bool store_group_open(const struct store *st)
 {
     return st->group != G_IDLE;
+}
+
+bool store_group_failed(const struct store *st)
+{
+    return st->group == G_FAILED;
 }
 
 size_t store_group_size(const struct store *st)

@@ -866,6 +866,164 @@ static void test_load(void **state)
     assert_true(c->creds_tail->seq > 5);
 }
 
+/* ---- group commit: a request whose savepoint cannot be opened fails alone ---- */
+
+struct sp_db {
+    int tx_active, begins, commits, rollbacks, reloads, sp_fail, hook_ok, hook_failed;
+};
+
+static int sp_begin(void *p)
+{
+    struct sp_db *db = p;
+    db->tx_active = 1;
+    db->begins++;
+    return 0;
+}
+static int sp_commit(void *p)
+{
+    struct sp_db *db = p;
+    if (!db->tx_active) {
+        return EIO; /* "no transaction is active" */
+    }
+    db->tx_active = 0;
+    db->commits++;
+    return 0;
+}
+static void sp_rollback(void *p)
+{
+    struct sp_db *db = p;
+    db->rollbacks += db->tx_active;
+    db->tx_active = 0;
+}
+static int sp_put_default(void *p, const struct store_owner *o)
+{
+    (void)p;
+    (void)o;
+    return 0;
+}
+static int sp_op_begin(void *p)
+{
+    return ((struct sp_db *)p)->sp_fail ? ENOMEM : 0;
+}
+static int sp_op_ok(void *p)
+{
+    (void)p;
+    return 0;
+}
+static void sp_reload(void *p)
+{
+    ((struct sp_db *)p)->reloads++;
+}
+static void sp_hook(void *ctx, bool committed)
+{
+    struct sp_db *db = ctx;
+    if (committed) {
+        db->hook_ok++;
+    } else {
+        db->hook_failed++;
+    }
+}
+
+static void test_group_savepoint_failure(void **state)
+{
+    struct fx *f = *state;
+    struct sp_db db = { 0 };
+    struct store_persist_ops ops = {
+        .begin = sp_begin,
+        .commit = sp_commit,
+        .rollback = sp_rollback,
+        .put_default = sp_put_default,
+        .op_begin = sp_op_begin,
+        .op_release = sp_op_ok,
+        .op_rollback = sp_op_ok,
+        .reload_touched = sp_reload,
+    };
+    struct store_owner *o = owner(f, 1000);
+    struct store_owner *o2 = owner(f, 1001);
+
+    store_set_persist(f->st, &ops, &db);
+    store_group_set_hook(f->st, sp_hook, &db);
+    store_group_defer(f->st, true);
+    /* The group's first request opens the transaction; the second's SAVEPOINT fails. */
+    assert_int_equal(store_set_default(f->st, o, "1000:a"), STORE_OK);
+    db.sp_fail = ENOMEM;
+    assert_int_equal(store_set_default(f->st, o2, "1001:b"), STORE_IO);
+    /* The first request's change is still in the open transaction, not rolled back. */
+    assert_int_equal(db.rollbacks, 0);
+    assert_int_equal(db.tx_active, 1);
+    assert_true(store_group_open(f->st));
+    assert_false(store_group_failed(f->st));
+    store_group_defer(f->st, false);
+    store_group_end(f->st);
+    /* ... and is committed with the group, its reply released as a success. */
+    assert_int_equal(db.commits, 1);
+    assert_int_equal(db.hook_ok, 1);
+    assert_int_equal(db.hook_failed, 0);
+    assert_int_equal(db.reloads, 0);
+    assert_string_equal(o->default_name, "1000:a");
+    store_group_set_hook(f->st, NULL, NULL);
+    store_set_persist(f->st, NULL, NULL);
+}
+
+/* A group whose savepoint rollback failed is finished by the next writer outside KCM's rounds
+ * (a logind wipe, cachetctl): memory is put back first, then that write goes through. */
+static int sp_op_rollback_fails(void *p)
+{
+    (void)p;
+    return EIO;
+}
+static int sp_put_default_fails_once(void *p, const struct store_owner *o)
+{
+    struct sp_db *db = p;
+    (void)o;
+    if (db->sp_fail) {
+        db->sp_fail = 0;
+        return ENOSPC;
+    }
+    return 0;
+}
+
+static void test_group_failed_then_outside_writer(void **state)
+{
+    struct fx *f = *state;
+    struct sp_db db = { 0 };
+    struct store_persist_ops ops = {
+        .begin = sp_begin,
+        .commit = sp_commit,
+        .rollback = sp_rollback,
+        .put_default = sp_put_default_fails_once,
+        .op_begin = sp_op_begin,
+        .op_release = sp_op_ok,
+        .op_rollback = sp_op_rollback_fails,
+        .reload_touched = sp_reload,
+    };
+    struct store_owner *o = owner(f, 1000);
+    struct store_owner *o2 = owner(f, 1001);
+    struct store_owner *o3 = owner(f, 1002);
+
+    store_set_persist(f->st, &ops, &db);
+    store_group_set_hook(f->st, sp_hook, &db);
+    store_group_defer(f->st, true);
+    assert_int_equal(store_set_default(f->st, o, "1000:a"), STORE_OK);
+    /* The second request fails and so does rolling back its savepoint: the group failed. */
+    db.sp_fail = 1;
+    ops.op_begin = sp_op_ok;
+    assert_int_equal(store_set_default(f->st, o2, "1001:b"), STORE_IO);
+    assert_true(store_group_failed(f->st));
+    /* More KCM requests in that round are refused ... */
+    assert_int_equal(store_set_default(f->st, o2, "1001:c"), STORE_IO);
+    /* ... a writer outside KCM's rounds finishes the failed group first, then writes. */
+    store_group_defer(f->st, false);
+    assert_int_equal(store_set_default(f->st, o3, "1002:d"), STORE_OK);
+    assert_false(store_group_open(f->st));
+    assert_int_equal(db.reloads, 1);
+    assert_int_equal(db.hook_failed, 1);
+    assert_int_equal(db.commits, 1); /* the outside writer's own transaction */
+    assert_string_equal(o3->default_name, "1002:d");
+    store_group_set_hook(f->st, NULL, NULL);
+    store_set_persist(f->st, NULL, NULL);
+}
+
 int main(void)
 {
     /* Denials and refusals are expected here; keep the output to test results. */
@@ -884,6 +1042,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_owners_isolated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_move_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persist_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_savepoint_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_failed_then_outside_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load, setup, teardown),
     };
 
