@@ -29,6 +29,8 @@
 #include "store/store_sqlite.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -195,9 +197,14 @@ static void sq_reload_touched(void *pctx)
     for (size_t i = 0; i < sq->ntouched; i++) {
         int ret = store_sqlite_reload_owner(sq, &sq->touched[i]);
         if (ret != 0) {
+            /* Memory would no longer match the disk (an empty owner whose rows are still
+             * there would take new caches under old names). Everything acknowledged is
+             * committed, so a restart (systemd's Restart=) loads the store consistently. */
             util_log(UTIL_LOG_ERROR, "cannot reload the caches of uid %u session %u after a "
-                     "failed commit: %s (they are empty until a restart)",
+                     "failed commit: %s; exiting (nothing acknowledged is lost: a restart "
+                     "loads the database again)",
                      sq->touched[i].uid, sq->touched[i].session, strerror(ret));
+            _exit(EXIT_FAILURE);
         }
     }
     util_log(UTIL_LOG_WARNING, "a commit failed: %zu owners' caches reloaded from disk; the "
