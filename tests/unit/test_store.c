@@ -868,8 +868,11 @@ static void test_load(void **state)
 
 /* ---- group commit: a request whose savepoint cannot be opened fails alone ---- */
 
+/* A fake backend: *_fail make the next put_default, every SAVEPOINT, or every savepoint
+ * rollback fail. */
 struct sp_db {
-    int tx_active, begins, commits, rollbacks, reloads, sp_fail, hook_ok, hook_failed;
+    int tx_active, begins, commits, rollbacks, reloads, hook_ok, hook_failed;
+    int put_fail, sp_fail, sp_rollback_fail;
 };
 
 static int sp_begin(void *p)
@@ -897,18 +900,24 @@ static void sp_rollback(void *p)
 }
 static int sp_put_default(void *p, const struct store_owner *o)
 {
-    (void)p;
+    struct sp_db *db = p;
+    int e = db->put_fail;
     (void)o;
-    return 0;
+    db->put_fail = 0;
+    return e;
 }
 static int sp_op_begin(void *p)
 {
-    return ((struct sp_db *)p)->sp_fail ? ENOMEM : 0;
+    return ((struct sp_db *)p)->sp_fail;
 }
-static int sp_op_ok(void *p)
+static int sp_op_release(void *p)
 {
     (void)p;
     return 0;
+}
+static int sp_op_rollback(void *p)
+{
+    return ((struct sp_db *)p)->sp_rollback_fail;
 }
 static void sp_reload(void *p)
 {
@@ -924,26 +933,39 @@ static void sp_hook(void *ctx, bool committed)
     }
 }
 
+static const struct store_persist_ops sp_ops = {
+    .begin = sp_begin,
+    .commit = sp_commit,
+    .rollback = sp_rollback,
+    .put_default = sp_put_default,
+    .op_begin = sp_op_begin,
+    .op_release = sp_op_release,
+    .op_rollback = sp_op_rollback,
+    .reload_touched = sp_reload,
+};
+
+/* Attach db as the store's backend and open a KCM-style (deferred) round. */
+static void sp_attach(struct fx *f, struct sp_db *db)
+{
+    store_set_persist(f->st, &sp_ops, db);
+    store_group_set_hook(f->st, sp_hook, db);
+    store_group_defer(f->st, true);
+}
+
+static void sp_detach(struct fx *f)
+{
+    store_group_set_hook(f->st, NULL, NULL);
+    store_set_persist(f->st, NULL, NULL);
+}
+
 static void test_group_savepoint_failure(void **state)
 {
     struct fx *f = *state;
     struct sp_db db = { 0 };
-    struct store_persist_ops ops = {
-        .begin = sp_begin,
-        .commit = sp_commit,
-        .rollback = sp_rollback,
-        .put_default = sp_put_default,
-        .op_begin = sp_op_begin,
-        .op_release = sp_op_ok,
-        .op_rollback = sp_op_ok,
-        .reload_touched = sp_reload,
-    };
     struct store_owner *o = owner(f, 1000);
     struct store_owner *o2 = owner(f, 1001);
 
-    store_set_persist(f->st, &ops, &db);
-    store_group_set_hook(f->st, sp_hook, &db);
-    store_group_defer(f->st, true);
+    sp_attach(f, &db);
     /* The group's first request opens the transaction; the second's SAVEPOINT fails. */
     assert_int_equal(store_set_default(f->st, o, "1000:a"), STORE_OK);
     db.sp_fail = ENOMEM;
@@ -961,53 +983,24 @@ static void test_group_savepoint_failure(void **state)
     assert_int_equal(db.hook_failed, 0);
     assert_int_equal(db.reloads, 0);
     assert_string_equal(o->default_name, "1000:a");
-    store_group_set_hook(f->st, NULL, NULL);
-    store_set_persist(f->st, NULL, NULL);
+    sp_detach(f);
 }
 
 /* A group whose savepoint rollback failed is finished by the next writer outside KCM's rounds
  * (a logind wipe, cachetctl): memory is put back first, then that write goes through. */
-static int sp_op_rollback_fails(void *p)
-{
-    (void)p;
-    return EIO;
-}
-static int sp_put_default_fails_once(void *p, const struct store_owner *o)
-{
-    struct sp_db *db = p;
-    (void)o;
-    if (db->sp_fail) {
-        db->sp_fail = 0;
-        return ENOSPC;
-    }
-    return 0;
-}
-
 static void test_group_failed_then_outside_writer(void **state)
 {
     struct fx *f = *state;
     struct sp_db db = { 0 };
-    struct store_persist_ops ops = {
-        .begin = sp_begin,
-        .commit = sp_commit,
-        .rollback = sp_rollback,
-        .put_default = sp_put_default_fails_once,
-        .op_begin = sp_op_begin,
-        .op_release = sp_op_ok,
-        .op_rollback = sp_op_rollback_fails,
-        .reload_touched = sp_reload,
-    };
     struct store_owner *o = owner(f, 1000);
     struct store_owner *o2 = owner(f, 1001);
     struct store_owner *o3 = owner(f, 1002);
 
-    store_set_persist(f->st, &ops, &db);
-    store_group_set_hook(f->st, sp_hook, &db);
-    store_group_defer(f->st, true);
+    sp_attach(f, &db);
     assert_int_equal(store_set_default(f->st, o, "1000:a"), STORE_OK);
     /* The second request fails and so does rolling back its savepoint: the group failed. */
-    db.sp_fail = 1;
-    ops.op_begin = sp_op_ok;
+    db.put_fail = ENOSPC;
+    db.sp_rollback_fail = EIO;
     assert_int_equal(store_set_default(f->st, o2, "1001:b"), STORE_IO);
     assert_true(store_group_failed(f->st));
     /* More KCM requests in that round are refused ... */
@@ -1020,8 +1013,7 @@ static void test_group_failed_then_outside_writer(void **state)
     assert_int_equal(db.hook_failed, 1);
     assert_int_equal(db.commits, 1); /* the outside writer's own transaction */
     assert_string_equal(o3->default_name, "1002:d");
-    store_group_set_hook(f->st, NULL, NULL);
-    store_set_persist(f->st, NULL, NULL);
+    sp_detach(f);
 }
 
 int main(void)
