@@ -27,8 +27,8 @@
  * server can beat with this client on this machine.
  */
 #include "kcmbench.h"
+#include "kcmwire.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -99,47 +99,6 @@ cpu_self(void)
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
            ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-/*
- * CPU seconds used so far by every thread of a process, from
- * /proc/PID/task/TID/schedstat (nanoseconds, unlike the tick-based
- * /proc/PID/stat).  Returns -1 if the process cannot be read.
- */
-static double
-cpu_of_pid(long pid)
-{
-    char path[320];
-    DIR *d;
-    struct dirent *de;
-    double total = 0;
-    int found = 0;
-
-    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
-    d = opendir(path);
-    if (d == NULL) {
-        return -1;
-    }
-    while ((de = readdir(d)) != NULL) {
-        unsigned long long ns;
-        FILE *f;
-
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/%ld/task/%s/schedstat", pid, de->d_name);
-        f = fopen(path, "r");
-        if (f == NULL) {
-            continue;
-        }
-        if (fscanf(f, "%llu", &ns) == 1) {
-            total += ns / 1e9;
-            found = 1;
-        }
-        fclose(f);
-    }
-    closedir(d);
-    return found ? total : -1;
 }
 
 static void
@@ -602,10 +561,10 @@ main(int argc, char **argv)
         /* Sample the server over the middle of the children's common window. */
         sleep_until(t_go + opt.warmup + 0.05);
         srv_t0 = now_sec();
-        srv_c0 = cpu_of_pid(opt.server_pid);
+        srv_c0 = kw_cpu_of_pid(opt.server_pid);
         sleep_until(t_go + opt.warmup + opt.duration - 0.02);
         srv_t1 = now_sec();
-        srv_c1 = cpu_of_pid(opt.server_pid);
+        srv_c1 = kw_cpu_of_pid(opt.server_pid);
     }
 
     memset(&agg, 0, sizeof(agg));
