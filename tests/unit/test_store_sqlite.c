@@ -649,6 +649,29 @@ static void test_replace_failure_rolls_back(void **state)
     assert_int_equal(store_cache_find(owner(e, 1000, 0, 0), "1000")->ncreds, 2);
 }
 
+/* Let the WAL not grow any more (RLIMIT_FSIZE at its current size; SIGXFSZ ignored), so the
+ * next COMMIT that needs to append fails; *old gets the limit wal_thaw() puts back. */
+static void wal_freeze(struct env *e, struct rlimit *old)
+{
+    struct rlimit lim;
+    struct stat sb;
+
+    assert_int_equal(stat(path_in(e, e->state, DB "-wal"), &sb), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, old), 0);
+    lim = *old;
+    lim.rlim_cur = (rlim_t)sb.st_size;
+    fflush(stdout);
+    fflush(stderr);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
+static void wal_thaw(const struct rlimit *old)
+{
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+}
+
 /* COMMIT itself fails (the WAL cannot grow: RLIMIT_FSIZE), memory stays unchanged and the
  * rollback leaves a database that still has the old contents. */
 static void test_commit_failure(void **state)
@@ -657,8 +680,6 @@ static void test_commit_failure(void **state)
     struct store_owner *o;
     struct store_cache *c;
     struct rlimit old;
-    struct rlimit lim;
-    struct stat sb;
     char *before;
     enum store_rc rc1;
     enum store_rc rc2;
@@ -669,21 +690,12 @@ static void test_commit_failure(void **state)
     c = init_cache(e, o, "1000", "alice@EXAMPLE.TEST");
     add_cred(e, c, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "tgt-1");
     before = dump(e);
-    assert_int_equal(stat(path_in(e, e->state, DB "-wal"), &sb), 0);
-
-    signal(SIGXFSZ, SIG_IGN);
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    lim = old;
-    lim.rlim_cur = (rlim_t)sb.st_size;
-    fflush(stdout);
-    fflush(stderr);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    wal_freeze(e, &old);
     rc1 = store_cache_replace(e->st, o, "1000", mk_princ(e, "bob@EXAMPLE.TEST"), 5, 3,
                               mk_cred_list(e, "bob@EXAMPLE.TEST", 3, "new"));
     rc2 = store_cache_destroy(e->st, c);
     rc3 = store_set_default(e->st, o, "1000:other");
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-    signal(SIGXFSZ, SIG_DFL);
+    wal_thaw(&old);
 
     assert_int_equal(rc1, STORE_IO);
     assert_int_equal(rc2, STORE_IO);
@@ -1360,8 +1372,6 @@ static void test_group_commit(void **state)
     struct store_owner *b;
     struct store_cache *c;
     struct rlimit old;
-    struct rlimit lim;
-    struct stat sb;
     char *before;
     char *after;
 
@@ -1416,18 +1426,10 @@ static void test_group_commit(void **state)
     init_cache(e, owner(e, 1002, 0, 0), "1002", "carol@EXAMPLE.TEST");
     store_group_defer(e->st, false);
     assert_true(store_group_open(e->st));
-    assert_int_equal(stat(path_in(e, e->state, DB "-wal"), &sb), 0);
-    signal(SIGXFSZ, SIG_IGN);
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-    lim = old;
-    lim.rlim_cur = (rlim_t)sb.st_size;
-    fflush(stdout);
-    fflush(stderr);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    wal_freeze(e, &old);
     hook_calls = hook_committed = 0;
     store_group_end(e->st);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-    signal(SIGXFSZ, SIG_DFL);
+    wal_thaw(&old);
     assert_int_equal(hook_calls, 1);
     assert_int_equal(hook_committed, 0);
     assert_false(store_group_open(e->st));
