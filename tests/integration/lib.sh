@@ -259,6 +259,17 @@ daemon_alive() {
         fail "daemon is no longer running"
 }
 
+# wait_log PATTERN [N] [WHAT]: wait (up to 10 s) until the daemon's log ($DAEMON_ERR) has N
+# (default 1) lines matching PATTERN; fail with WHAT (or a generic message) otherwise.
+wait_log() {
+    local want=${2:-1} i
+    for i in $(seq 1 200); do
+        [ "$(grep -c -- "$1" "$DAEMON_ERR" 2>/dev/null)" -ge "$want" ] && return 0
+        sleep 0.05
+    done
+    fail "${3:-daemon never logged '$1' ($want times)}"
+}
+
 # run CMD...: echo and run a client command with a timeout; output goes to
 # stdout and into $OUT; returns the command's status.
 run() {

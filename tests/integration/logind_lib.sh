@@ -4,7 +4,7 @@
 #   bus_start             start (or restart) the bus and the mock; sets BUS_ADDR, BUS_PID,
 #                         MOCK_PID and adds both to BUS_PIDS (callers' EXIT traps kill those)
 #   mock ARGS...          drive the mock (logind_mock.py: add, new, removed)
-#   wait_log PATTERN [N]  wait until the daemon's log has N (default 1) lines matching PATTERN
+# (wait_log, for the daemon's log lines, is in lib.sh.)
 
 logind_prereqs() {
     need_cmd dbus-daemon
@@ -67,11 +67,3 @@ mock() {
     "$PY" "$IT_DIR/logind_mock.py" "$BUS_ADDR" "$@" || fail "logind mock: $* failed"
 }
 
-wait_log() {
-    local want=${2:-1} i
-    for i in $(seq 1 200); do
-        [ "$(grep -c -- "$1" "$DAEMON_ERR")" -ge "$want" ] && return 0
-        sleep 0.05
-    done
-    fail "daemon never logged '$1' ($want times)"
-}

@@ -87,8 +87,7 @@ assert_out_contains "$(realm_princ doug)"
 
 echo "--- reload"
 ok "${CTL[@]}" reload
-for i in $(seq 1 50); do grep -q "configuration reloaded" "$DAEMON_ERR" && break; sleep 0.1; done
-grep -q "configuration reloaded" "$DAEMON_ERR" || fail "reload not logged"
+wait_log "configuration reloaded" 1 "reload not logged"
 
 echo "--- root only"
 mode=$(stat -c %a "$T/control.sock")

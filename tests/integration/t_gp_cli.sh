@@ -49,11 +49,7 @@ gp_config "[service/apps2]" "  mechs = krb5" "  cred_store = keytab:$KDC_KEYTAB"
     "  cred_store = client_keytab:$KDC_KEYTAB" "  krb5_principal = alice" "  trusted = yes" \
     "  euid = $ME"
 kill -HUP "$DAEMON_PID"
-for i in $(seq 1 50); do
-    grep -q "New config loaded successfully" "$DAEMON_ERR" && break
-    sleep 0.1
-done
-grep -q "New config loaded successfully" "$DAEMON_ERR" || fail "no reload after SIGHUP"
+wait_log "New config loaded successfully" 1 "no reload after SIGHUP"
 ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 1
 [ "$(gp_count ACCEPT_SEC_CONTEXT apps2)" -ge 1 ] || fail "the reloaded service was not used"
 daemon_stop
@@ -71,10 +67,7 @@ DAEMON_ERR=$T/daemon$DAEMON_N.err
 "$CACHETD" --gssproxy-compat -i -C "$T/gpdir" -c /dev/null -s "$T/gp2.sock" --debug-level=2 \
     --cachet-config="$CCONF" >"$T/daemon$DAEMON_N.out" 2>"$DAEMON_ERR" &
 DAEMON_PID=$!
-for i in $(seq 1 100); do
-    grep -q "Initialization complete." "$DAEMON_ERR" && break
-    sleep 0.1
-done
+wait_log "Initialization complete." 1 "-C: the daemon never completed its initialization"
 GP_SOCK_SAVE=$GP_SOCK
 GP_SOCK=$T/gp2.sock
 ok env $(gp_client_env) "$GP_PAIR" pair host@localhost 1

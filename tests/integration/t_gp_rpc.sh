@@ -37,11 +37,7 @@ cp "$GP_CONF" "$T/good.conf"
 echo "[service/broken]" >>"$GP_CONF"
 echo "  mechs = krb5 spnego" >>"$GP_CONF"
 kill -HUP "$DAEMON_PID"
-for i in $(seq 1 50); do
-    grep -q "gssproxy: reload failed" "$DAEMON_ERR" && break
-    sleep 0.1
-done
-grep -q "gssproxy: reload failed" "$DAEMON_ERR" || fail "broken config was not reported"
+wait_log "gssproxy: reload failed" 1 "broken config was not reported"
 ok python3 "$IT_DIR/gpkernel.py" "$GP_SOCK" raw "000000000000000000000000" 1
 log "broken reload kept the old configuration"
 

@@ -30,10 +30,7 @@ log "$n denial lines for 2 client runs"
 sed -i '/^unsessioned_peers/d' "$CONF"
 echo "unsessioned_peers = user" >>"$CONF"
 ok "$CACHETCTL" -S "$T/control.sock" reload
-for i in $(seq 1 50); do
-    grep -q "configuration reloaded" "$DAEMON_ERR" && break
-    sleep 0.1
-done
+wait_log "configuration reloaded" 1 "the reload was not logged"
 ok_kinit alice
 ok klist
 assert_out_contains "Default principal: $(realm_princ alice)"
