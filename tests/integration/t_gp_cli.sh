@@ -107,7 +107,11 @@ grep -q "euid is required" "$T/bad-d.err" || fail "-D: the configuration error w
 # (A shell's $(...) is not held open by the daemon: its stdout is a pipe, not kept.)
 out=$(timeout 30 "$T/gssproxy" -D -s "$T/gp5.sock" -c "$GP_CONF" --cachet-config="$CCONF" \
     --pid-file="$T/gp5.pid") || fail "-D inside \$(...) failed or hung"
-pid5=$(cat "$T/gp5.pid") && it_track_pid "$pid5" && kill -TERM "$pid5"
+[ -s "$T/gp5.pid" ] || fail "-D: no pid file when the parent returned"
+pid5=$(cat "$T/gp5.pid")
+kill -0 "$pid5" 2>/dev/null || fail "-D: the daemon in the pid file ($pid5) is not running"
+it_track_pid "$pid5"
+kill -TERM "$pid5"
 log "-D: ready before the parent exits, pid file, failure reported by the exit status"
 
 # 4. -u --idle-timeout: gssproxy's user proxy exits after idling.
@@ -133,7 +137,9 @@ for args in "-i -D" "--bogus" "--debug-level=x" "--idle-timeout=-1" "-i extra" "
     log "gssproxy $args -> 2: $(head -1 "$T/bad.out")"
 done
 ok "$T/gssproxy" --version
-assert_out_contains "$("$CACHETD" -V | awk '{print $2}')"
+version=$("$CACHETD" -V | awk '{print $2}')
+[ -n "$version" ] || fail "cachetd -V printed no version"
+assert_out_contains "$version"
 
 # cachetd's own command line is unchanged.
 expect_fail "$CACHETD" -i
