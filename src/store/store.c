@@ -49,6 +49,15 @@ void store_set_loader(struct store *st, void (*fn)(void *ctx, struct store_owner
 {
     st->loader = fn;
     st->loader_ctx = ctx;
+    if (fn == NULL) {
+        /* The load is over or gone: no owner may keep a pointer into it. Owners still pending
+         * (an aborted load) stay empty, as owner_ready would leave them. */
+        for (size_t i = 0; i < STORE_HASH_BUCKETS; i++) {
+            for (struct store_owner *o = st->buckets[i]; o != NULL; o = o->hnext) {
+                o->pending = NULL;
+            }
+        }
+    }
 }
 
 /* Link a pending owner's records before anyone sees the owner. Without a loader (the backend
@@ -119,14 +128,27 @@ struct store_owner *store_owner_get_or_create(struct store *st, const struct sto
     return owner_ready(st, store_owner_shell(st, key));
 }
 
-/* ready: load each owner before fn sees it. */
-static void owner_walk(struct store *st, bool ready, bool (*fn)(struct store_owner *o, void *arg),
-                       void *arg)
+typedef bool (*owner_match_fn)(const struct store_owner_key *key, void *arg);
+
+static bool match_all(const struct store_owner_key *key, void *arg)
+{
+    (void)key;
+    (void)arg;
+    return true;
+}
+
+/* Visit the owners match() accepts; ready: load each of them before fn sees it (the others
+ * are not loaded for nothing while a background load runs). */
+static void owner_walk(struct store *st, owner_match_fn match, bool ready,
+                       bool (*fn)(struct store_owner *o, void *arg), void *arg)
 {
     for (size_t i = 0; i < STORE_HASH_BUCKETS; i++) {
         struct store_owner *next;
         for (struct store_owner *o = st->buckets[i]; o != NULL; o = next) {
             next = o->hnext;
+            if (!match(&o->key, arg)) {
+                continue;
+            }
             if (ready) {
                 owner_ready(st, o);
             }
@@ -139,26 +161,13 @@ static void owner_walk(struct store *st, bool ready, bool (*fn)(struct store_own
 
 void store_foreach_owner(struct store *st, bool (*fn)(struct store_owner *o, void *arg), void *arg)
 {
-    owner_walk(st, true, fn, arg);
+    owner_walk(st, match_all, true, fn, arg);
 }
 
-void store_foreach_owner_matching(struct store *st,
-                                  bool (*match)(const struct store_owner_key *key, void *arg),
+void store_foreach_owner_matching(struct store *st, owner_match_fn match,
                                   bool (*fn)(struct store_owner *o, void *arg), void *arg)
 {
-    for (size_t i = 0; i < STORE_HASH_BUCKETS; i++) {
-        struct store_owner *next;
-        for (struct store_owner *o = st->buckets[i]; o != NULL; o = next) {
-            next = o->hnext;
-            if (!match(&o->key, arg)) {
-                continue; /* not loaded for nothing while a background load runs */
-            }
-            owner_ready(st, o);
-            if (!fn(o, arg)) {
-                return;
-            }
-        }
-    }
+    owner_walk(st, match, true, fn, arg);
 }
 
 /* ---- lookups (read path: no allocation, no I/O) ---- */
@@ -393,13 +402,19 @@ struct discard_arg {
     size_t removed;
 };
 
+/* Session-bound owners of another boot: only these are loaded (then removed). */
+static bool other_boot(const struct store_owner_key *key, void *arg)
+{
+    const struct discard_arg *da = arg;
+
+    return key->session != 0 && memcmp(key->boot_id, da->boot_id, STORE_BOOT_ID_LEN) != 0;
+}
+
 static bool discard_owner(struct store_owner *o, void *arg)
 {
     struct discard_arg *da = arg;
 
-    /* Only the owners to remove are loaded (a pending one is loaded here, then removed). */
-    if (o->key.session != 0 && memcmp(o->key.boot_id, da->boot_id, STORE_BOOT_ID_LEN) != 0 &&
-        store_owner_remove(da->st, owner_ready(da->st, o)) == STORE_OK) {
+    if (store_owner_remove(da->st, o) == STORE_OK) {
         da->removed++;
     }
     return true;
@@ -409,7 +424,7 @@ size_t store_discard_other_boots(struct store *st, const uint8_t *boot_id)
 {
     struct discard_arg da = { st, boot_id, 0 };
 
-    owner_walk(st, false, discard_owner, &da);
+    owner_walk(st, other_boot, true, discard_owner, &da);
     return da.removed;
 }
 
@@ -433,7 +448,7 @@ static bool stats_owner(struct store_owner *o, void *arg)
 void store_stats(struct store *st, struct store_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    owner_walk(st, false, stats_owner, out); /* statistics never wait for a load */
+    owner_walk(st, match_all, false, stats_owner, out); /* statistics never wait for a load */
 }
 
 /* ---- loading ---- */

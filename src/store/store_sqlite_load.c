@@ -261,16 +261,7 @@ static void link_unit(struct sq_load *ld, struct unit *u)
             }
         }
     }
-    if (ld->reading) {
-        /* Still inside the reading transaction: deleted right after it, before ready. */
-        for (int t = 0; t < 3; t++) {
-            for (size_t i = 0; i < nrows[t]; i++) {
-                if (!store_sqlite_early_add(ld, t, rows[t][i])) {
-                    load_fatal("out of memory");
-                }
-            }
-        }
-    } else if (nrows[0] + nrows[1] + nrows[2] > 0) {
+    if (nrows[0] + nrows[1] + nrows[2] > 0) {
         int rc = delete_rows(ld->sq, rows, nrows);
         if (rc != SQLITE_OK) {
             util_log(UTIL_LOG_WARNING, "cannot delete dropped records: %s (retried at the next "
@@ -505,7 +496,6 @@ enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *
     ld->pool = store_crypt_pool_new(ld, sq->crypt, 0, ld->efd);
     if (ld->pool != NULL && (ev == NULL || ld->efd >= 0)) {
         rc = sqlite3_exec(sq->db, "BEGIN", NULL, NULL, NULL);
-        ld->reading = true;
     }
     if (rc == SQLITE_OK) {
         rc = store_sqlite_read_defaults(ld, NULL);
@@ -523,7 +513,6 @@ enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *
     } else if (!sqlite3_get_autocommit(sq->db)) {
         sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
     }
-    ld->reading = false;
     if (rc == SQLITE_OK && ld->nearly[0] + ld->nearly[1] + ld->nearly[2] > 0) {
         rc = delete_rows(sq, ld->early, ld->nearly);
     }

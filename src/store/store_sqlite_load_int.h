@@ -69,7 +69,6 @@ struct sq_load {
     size_t defaults;
     size_t dropped;
     size_t orphans;
-    bool reading; /* inside the reading transaction */
     int64_t *early[3]; /* rows dropped while reading: deleted when it is over */
     size_t nearly[3];
 };
