@@ -480,8 +480,9 @@ struct kcm_srv *kcm_srv_new(TALLOC_CTX *ctx, struct tevent_context *ev, struct k
         talloc_free(srv);
         return NULL;
     }
-    /* Without it every group is committed after one request: correct, just not grouped. */
-    srv->probe_fd = epoll_create1(EPOLL_CLOEXEC);
+    /* Without it every group is committed after one request: correct, just not grouped. With
+     * memory storage there are no groups: no probe set, no epoll_ctl per connection. */
+    srv->probe_fd = store_group_capable(k->store) ? epoll_create1(EPOLL_CLOEXEC) : -1;
     talloc_set_destructor(srv, srv_destructor);
     store_group_set_hook(k->store, kcm_srv_group_done, srv);
     return srv;

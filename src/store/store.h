@@ -208,6 +208,9 @@ void store_group_defer(struct store *st, bool on);
 bool store_group_open(const struct store *st);
 /* Operations in the open group. */
 size_t store_group_size(const struct store *st);
+/* Whether writes can be grouped at all (a persistence backend with savepoints): with memory
+ * storage there is nothing to commit, so nothing to group. */
+bool store_group_capable(const struct store *st);
 /* The open group failed (a rollback of an operation failed): end it at once. */
 bool store_group_failed(const struct store *st);
 /* Commit the open group (or finish a failed one) and tell the hook. Call only between event

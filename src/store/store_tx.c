@@ -126,6 +126,11 @@ bool store_group_open(const struct store *st)
     return st->group != G_IDLE;
 }
 
+bool store_group_capable(const struct store *st)
+{
+    return can_group(st);
+}
+
 bool store_group_failed(const struct store *st)
 {
     return st->group == G_FAILED;
