@@ -619,6 +619,17 @@ const struct gp_svc *gp_conf_match(const struct gp_conf *conf, uid_t uid, const 
     return NULL;
 }
 
+char *gp_uid_name(TALLOC_CTX *mem, uid_t uid)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
+        return NULL;
+    }
+    return talloc_strdup(mem, pw.pw_name);
+}
+
 char *gp_conf_expand(TALLOC_CTX *ctx, const char *s, uid_t uid)
 {
     char *out = talloc_strdup(ctx, "");
@@ -632,13 +643,12 @@ char *gp_conf_expand(TALLOC_CTX *ctx, const char *s, uid_t uid)
         if (*p == 'U') {
             out = talloc_asprintf_append_buffer(out, "%u", (unsigned)uid);
         } else if (*p == 'u') {
-            struct passwd pw, *res = NULL;
-            char buf[4096];
-            if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
+            char *name = gp_uid_name(out, uid);
+            if (name == NULL) {
                 talloc_free(out);
                 return NULL;
             }
-            out = talloc_asprintf_append_buffer(out, "%s", pw.pw_name);
+            out = talloc_asprintf_append_buffer(out, "%s", name);
         } else if (*p == '%') {
             out = talloc_asprintf_append_buffer(out, "%%");
         } else {

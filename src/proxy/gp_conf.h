@@ -75,6 +75,8 @@ int gp_conf_parse_text(struct gp_conf *conf, const char *name, const char *text,
 const struct gp_svc *gp_conf_match(const struct gp_conf *conf, uid_t uid, const char *exe,
                                    const char *socket);
 
+/* The user name of a uid (NSS; gssproxy's uid_to_name), a talloc string, or NULL. */
+char *gp_uid_name(TALLOC_CTX *mem, uid_t uid);
 /* Expand %U (uid), %u (user name), %% in s. Returns a talloc string or NULL. */
 char *gp_conf_expand(TALLOC_CTX *ctx, const char *s, uid_t uid);
 

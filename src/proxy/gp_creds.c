@@ -264,20 +264,16 @@ bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usa
  * refused. */
 static bool usage_allowed(const struct gp_svc *s, gss_cred_usage_t *usage)
 {
-    switch (s->cred_usage) {
-    case GP_USAGE_INITIATE:
-        if (*usage == GSS_C_BOTH) {
-            *usage = GSS_C_INITIATE;
-        }
-        return *usage == GSS_C_INITIATE;
-    case GP_USAGE_ACCEPT:
-        if (*usage == GSS_C_BOTH) {
-            *usage = GSS_C_ACCEPT;
-        }
-        return *usage == GSS_C_ACCEPT;
-    default:
+    gss_cred_usage_t only;
+
+    if (s->cred_usage != GP_USAGE_INITIATE && s->cred_usage != GP_USAGE_ACCEPT) {
         return true;
     }
+    only = s->cred_usage == GP_USAGE_INITIATE ? GSS_C_INITIATE : GSS_C_ACCEPT;
+    if (*usage == GSS_C_BOTH) {
+        *usage = only;
+    }
+    return *usage == only;
 }
 
 uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
@@ -289,11 +285,10 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
     gss_name_t def = GSS_C_NO_NAME;
     const char *keytab = NULL;
     bool have_ccache = false, have_client_kt = false;
-    /* gssproxy's "user request": a peer other than the service's euid (allow_any_uid lets it
-     * in, it does not make it the service), or a uid named by a trusted caller. Only the
-     * service itself may use its keytab as a client identity. */
-    bool user_request = gc->has_target || gc->peer.uid != gc->svc->euid;
-    bool service_self = !user_request;
+    /* Not gssproxy's "user request" (a peer other than the service's euid -- allow_any_uid
+     * lets it in, it does not make it the service -- or a uid named by a trusted caller).
+     * Only the service itself may use its keytab as a client identity. */
+    bool service_self = !gc->has_target && gc->peer.uid == gc->svc->euid;
     bool impersonate;
     uid_t target = gc->has_target ? gc->target_uid : gc->peer.uid;
     uint32_t maj, tmp;
@@ -305,7 +300,7 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
         *min = EACCES;
         return GSS_S_FAILURE;
     }
-    impersonate = gc->svc->impersonate && user_request && usage != GSS_C_ACCEPT;
+    impersonate = gc->svc->impersonate && !service_self && usage != GSS_C_ACCEPT;
     if (usage == GSS_C_ACCEPT && desired == GSS_C_NO_NAME &&
         (cache = gp_accept_cache()) != NULL) {
         *out = gp_accept_cache_get(cache, gc, target, service_self);

@@ -28,17 +28,43 @@
  * acquisition. Keyed by configuration load, service, target uid and whether the service acts
  * as itself (krb5_principal applies); slots of an older load are released on the next lookup
  * after a reload; never shared between threads. */
+/* A file's identity and content version, as stat(2) tells it (ok: it could be read). */
+struct file_stamp {
+    bool ok;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+static struct file_stamp file_stamp(const char *path)
+{
+    struct file_stamp fs = { 0 };
+    struct stat st;
+
+    if (stat(path, &st) == 0) {
+        fs.ok = true;
+        fs.dev = st.st_dev;
+        fs.ino = st.st_ino;
+        fs.size = st.st_size;
+        fs.mtime = st.st_mtim;
+    }
+    return fs;
+}
+
+static bool stamp_eq(const struct file_stamp *a, const struct file_stamp *b)
+{
+    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
 struct accept_slot {
     uint64_t generation;
     const struct gp_svc *svc;
     uid_t uid;
     bool self;
-    bool have_kt; /* keytab identity below is valid */
     char *keytab; /* expanded keytab path (malloc), or NULL: none named */
-    dev_t kt_dev;
-    ino_t kt_ino;
-    off_t kt_size;
-    struct timespec kt_mtime;
+    struct file_stamp kt; /* of the keytab file when the cred was acquired */
     gss_cred_id_t cred;
 };
 
@@ -101,22 +127,16 @@ static const char *keytab_file(const char *kt)
 static void keytab_stamp(struct accept_slot *sl)
 {
     const char *f = keytab_file(sl->keytab);
-    struct stat st;
+    struct file_stamp none = { 0 };
 
-    sl->have_kt = f != NULL && stat(f, &st) == 0;
-    if (sl->have_kt) {
-        sl->kt_dev = st.st_dev;
-        sl->kt_ino = st.st_ino;
-        sl->kt_size = st.st_size;
-        sl->kt_mtime = st.st_mtim;
-    }
+    sl->kt = f != NULL ? file_stamp(f) : none;
 }
 
 /* The keytab the cred was acquired from is still the same file with the same content. */
 static bool keytab_unchanged(const struct accept_slot *sl)
 {
     const char *f = keytab_file(sl->keytab);
-    struct stat st;
+    struct file_stamp now;
 
     if (sl->keytab == NULL) {
         return true; /* the default keytab: MIT resolves it per accept */
@@ -124,12 +144,8 @@ static bool keytab_unchanged(const struct accept_slot *sl)
     if (f == NULL) {
         return true; /* not a file (MEMORY:, KEYRING:...): read per accept anyway */
     }
-    if (stat(f, &st) != 0) {
-        return !sl->have_kt;
-    }
-    return sl->have_kt && st.st_dev == sl->kt_dev && st.st_ino == sl->kt_ino &&
-           st.st_size == sl->kt_size && st.st_mtim.tv_sec == sl->kt_mtime.tv_sec &&
-           st.st_mtim.tv_nsec == sl->kt_mtime.tv_nsec;
+    now = file_stamp(f);
+    return stamp_eq(&now, &sl->kt);
 }
 
 /* A cached acceptor cred for this call, or NO_CREDENTIAL. Drops slots of older loads and slots
@@ -220,14 +236,6 @@ void gp_cred_release(gss_cred_id_t *cred)
 #define NSS_CACHE_SLOTS 64
 #define NSS_CACHE_TTL 5 /* seconds */
 
-struct file_stamp {
-    bool ok;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
-
 struct nss_entry {
     char name[256];
     uid_t uid;
@@ -243,27 +251,6 @@ static struct {
     struct nss_entry e[NSS_CACHE_SLOTS];
     unsigned next;
 } nss_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static struct file_stamp file_stamp(const char *path)
-{
-    struct file_stamp fs = { 0 };
-    struct stat st;
-
-    if (stat(path, &st) == 0) {
-        fs.ok = true;
-        fs.dev = st.st_dev;
-        fs.ino = st.st_ino;
-        fs.size = st.st_size;
-        fs.mtime = st.st_mtim;
-    }
-    return fs;
-}
-
-static bool stamp_eq(const struct file_stamp *a, const struct file_stamp *b)
-{
-    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
 
 static bool later(const struct timespec *a, const struct timespec *b)
 {

@@ -11,7 +11,6 @@
 #include "proxy/gp_proc.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <string.h>
 
 #include "common/util_log.h"
@@ -27,18 +26,6 @@ static void log_failure(const struct gp_call *gc, const char *what, const char *
     talloc_free(tmp);
 }
 
-/* The user name of a uid (NSS), as gssproxy's uid_to_name. */
-static char *uid_name(TALLOC_CTX *m, uid_t uid)
-{
-    struct passwd pw, *res = NULL;
-    char buf[4096];
-
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
-        return NULL;
-    }
-    return talloc_strdup(m, pw.pw_name);
-}
-
 uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc, gss_const_key_value_set_t store,
                                  uid_t uid, gss_cred_usage_t usage, gss_cred_id_t *out)
 {
@@ -48,7 +35,7 @@ uint32_t gp_cred_impersonate_uid(uint32_t *min, struct gp_call *gc, gss_const_ke
     gss_ctx_id_t ictx = GSS_C_NO_CONTEXT, actx = GSS_C_NO_CONTEXT;
     gss_buffer_desc tok = GSS_C_EMPTY_BUFFER, rep = GSS_C_EMPTY_BUFFER;
     gss_buffer_desc b;
-    char *uname = uid_name(gc->mem, uid);
+    char *uname = gp_uid_name(gc->mem, uid);
     OM_uint32 tmp;
     uint32_t maj;
     int equal = 0;
