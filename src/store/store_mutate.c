@@ -477,13 +477,18 @@ size_t store_purge_expired(struct store *st, uint32_t now)
     return pa.dropped;
 }
 
-void store_owner_clear_memory(struct store_owner *o)
+static void owner_clear_caches(struct store_owner *o)
 {
     while (o->caches != NULL) {
         struct store_cache *c = o->caches;
         cache_unlink(o, c);
         talloc_free(c);
     }
+}
+
+void store_owner_clear_memory(struct store_owner *o)
+{
+    owner_clear_caches(o);
     TALLOC_FREE(o->default_name);
 }
 
@@ -496,15 +501,10 @@ enum store_rc store_owner_wipe(struct store *st, struct store_owner *o)
         err = P(st, del_cache, c);
     }
     rc = store_tx_end(st, err);
-    if (rc != STORE_OK) {
-        return rc;
+    if (rc == STORE_OK) {
+        owner_clear_caches(o);
     }
-    while (o->caches != NULL) {
-        struct store_cache *c = o->caches;
-        cache_unlink(o, c);
-        talloc_free(c);
-    }
-    return STORE_OK;
+    return rc;
 }
 
 enum store_rc store_owner_remove(struct store *st, struct store_owner *o)

@@ -344,8 +344,8 @@ static void on_units_done(struct tevent_context *ev, struct tevent_fd *fde, uint
 
 static bool forget_owner(struct store_owner *o, void *arg)
 {
-    (void)store_owner_wipe(arg, o); /* no backend attached yet: memory only */
-    TALLOC_FREE(o->default_name);
+    (void)arg;
+    store_owner_clear_memory(o); /* no backend attached yet: memory only */
     return true;
 }
 

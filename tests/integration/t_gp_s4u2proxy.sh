@@ -140,8 +140,10 @@ expect_fail $U1 "$GP_PAIR" pair third@localhost 1
 expect_fail setpriv --reuid=1 --regid=1 --clear-groups /usr/bin/python3 "$IT_DIR/gpinit.py" \
     "$T/imp.sock" third@localhost
 assert_out_contains "major 0xd0000"
-grep -q "INIT_SEC_CONTEXT for service imp, uid 1: " "$DAEMON_ERR" ||
-    fail "the refusal was not logged"
+grep -q "INIT_SEC_CONTEXT for service imp, uid 1: .*KDC can't fulfill requested option" \
+    "$DAEMON_ERR" || fail "the KDC's refusal was not logged"
+grep -q "UNSUPPORTED_S4U2PROXY_REQUEST: .* for third/localhost@$KDC_REALM" \
+    "$KDC_DIR/kdc.log" || fail "the KDC log shows no refusal for third/localhost"
 log "s4u2proxy to third/localhost (not allowed): refused by the KDC"
 
 daemon_stop
