@@ -90,8 +90,7 @@ size_t store_owner_hash(const struct store_owner_key *k)
 static struct store_owner *owner_lookup(struct store *st, const struct store_owner_key *key)
 {
     for (struct store_owner *o = st->buckets[store_owner_hash(key)]; o != NULL; o = o->hnext) {
-        if (o->key.uid == key->uid && o->key.session == key->session &&
-            memcmp(o->key.boot_id, key->boot_id, STORE_BOOT_ID_LEN) == 0) {
+        if (store_owner_key_eq(&o->key, key)) {
             return o;
         }
     }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <talloc.h>
 
 #include "common/util_secmem.h"
@@ -49,6 +50,13 @@ struct store_owner_key {
     uint32_t session;
     uint8_t boot_id[STORE_BOOT_ID_LEN]; /* part of the identity; persisted with the owner */
 };
+
+static inline bool store_owner_key_eq(const struct store_owner_key *a,
+                                      const struct store_owner_key *b)
+{
+    return a->uid == b->uid && a->session == b->session &&
+           memcmp(a->boot_id, b->boot_id, STORE_BOOT_ID_LEN) == 0;
+}
 
 struct store_cred {
     struct store_cred *prev;

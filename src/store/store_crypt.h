@@ -146,13 +146,6 @@ struct store_crypt_key;
 struct store_crypt_key *store_crypt_key_new(TALLOC_CTX *ctx, struct store_crypt *sc);
 void store_crypt_key_decrypt(struct store_crypt_key *k, struct store_crypt_job *job);
 
-static inline bool store_owner_key_eq(const struct store_owner_key *a,
-                                      const struct store_owner_key *b)
-{
-    return a->uid == b->uid && a->session == b->session &&
-           memcmp(a->boot_id, b->boot_id, STORE_BOOT_ID_LEN) == 0;
-}
-
 /* The key-check record: a fixed marker sealed under the master key. */
 void store_crypt_keycheck_rec(struct store_rec *r);
 bool store_crypt_is_keycheck(const struct store_rec *r);

@@ -193,20 +193,18 @@ static void test_conf(void)
  * whatever comes first in the configuration. */
 static void test_kernel_match(void)
 {
-    char dir[] = "/tmp/test_gp_k.XXXXXX";
-    char path[256], err[512];
+    static const char text[] =
+        "[service/gssd]\n  mechs = krb5\n  euid = 0\n"
+        "  socket = /run/gssproxy.sock\n  program = /usr/sbin/rpc.gssd\n"
+        "[service/nfs-server]\n  mechs = krb5\n  euid = 0\n"
+        "  socket = /run/gssproxy.sock\n  kernel_nfsd = yes\n  trusted = yes\n"
+        "[service/prog-only]\n  mechs = krb5\n  euid = 0\n  socket = /s/p.sock\n"
+        "  program = /usr/sbin/x\n";
+    char err[512];
     struct gp_conf *conf;
     const struct gp_svc *s;
 
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/gssproxy.conf", dir);
-    write_file(path, "[service/gssd]\n  mechs = krb5\n  euid = 0\n"
-                     "  socket = /run/gssproxy.sock\n  program = /usr/sbin/rpc.gssd\n"
-                     "[service/nfs-server]\n  mechs = krb5\n  euid = 0\n"
-                     "  socket = /run/gssproxy.sock\n  kernel_nfsd = yes\n  trusted = yes\n"
-                     "[service/prog-only]\n  mechs = krb5\n  euid = 0\n  socket = /s/p.sock\n"
-                     "  program = /usr/sbin/x\n");
-    conf = gp_conf_load(NULL, path, NULL, "/s/default.sock", err, sizeof(err));
+    conf = gp_conf_load_text(NULL, text, "/s/default.sock", err, sizeof(err));
     CHECK(conf != NULL);
     if (conf == NULL) {
         fprintf(stderr, "  %s\n", err);
@@ -228,8 +226,6 @@ static void test_kernel_match(void)
     /* uid still counts */
     CHECK(gp_conf_match(conf, 1, "", "/run/gssproxy.sock") == NULL);
     talloc_free(conf);
-    unlink(path);
-    rmdir(dir);
 }
 
 static void test_peer_stat(void)
