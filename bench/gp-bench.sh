@@ -18,7 +18,7 @@
 # -s: afterwards, system calls per kernel-style accept of each server (strace -c -f, 1x8; the
 #     rates under strace mean nothing), with the most frequent calls, in OUTDIR/strace.*.
 #
-# usage: bench/gp-bench.sh [-n ACCEPTS] [-i ROUNDS] [-w WORKERS] [-o OUTDIR] [-s]
+# usage: [WORKLOADS="interp:1 ..."] bench/gp-bench.sh [-n ACCEPTS] [-i ROUNDS] [-w WORKERS] [-o OUTDIR] [-s]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
@@ -150,6 +150,11 @@ interp_rate() { # server procs
 
 rate_of() { sed -n 's/.*: \([0-9]*\)\/s.*/\1/p' | tail -n1; }
 
+# AS and TGS requests the KDC has logged so far ("AS TGS").
+kdc_reqs() {
+    awk '/AS_REQ/ {a++} /TGS_REQ/ {t++} END {print a + 0, t + 0}' "$KDC_DIR/kdc.log"
+}
+
 # CPU time (utime + stime, clock ticks) of a server process and all its threads.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A SPID=()
@@ -159,11 +164,12 @@ start_server gssproxy
 TCK=$(getconf CLK_TCK)
 printf '%-16s %10s %10s %7s %14s %14s\n' "workload" "cachetd/s" "gssproxy/s" "ratio" \
     "cachetd ms/op" "gssproxy ms/op" | tee "$OUT/gp-bench.txt"
-for w in kernel:1x1 kernel:1x8 kernel:1x32 kernel:8x1 kernel:8x8 interp:1 interp:8; do
+for w in ${WORKLOADS:-kernel:1x1 kernel:1x8 kernel:1x32 kernel:8x1 kernel:8x8 interp:1 interp:8}; do
     kind=${w%%:*} arg=${w#*:}
     declare -A R=() C=()
     for s in cachetd gssproxy; do
         c0=$(cpu_ticks "${SPID[$s]}")
+        k0=$(kdc_reqs)
         if [ "$kind" = kernel ]; then
             line=$(kernel_rate "$s" "$arg")
             ops=$N
@@ -172,7 +178,10 @@ for w in kernel:1x1 kernel:1x8 kernel:1x32 kernel:8x1 kernel:8x8 interp:1 interp
             ops=$((arg * ROUNDS))
         fi
         c1=$(cpu_ticks "${SPID[$s]}")
-        echo "$s $w: $line (server cpu $(((c1 - c0) * 1000 / TCK)) ms)" >>"$OUT/gp-bench.log"
+        k1=$(kdc_reqs)
+        echo "$s $w: $line (server cpu $(((c1 - c0) * 1000 / TCK)) ms," \
+            "KDC requests $((${k1% *} - ${k0% *})) AS $((${k1#* } - ${k0#* })) TGS)" \
+            >>"$OUT/gp-bench.log"
         R[$s]=$(printf '%s\n' "$line" | rate_of)
         C[$s]=$(awk -v c=$((c1 - c0)) -v t="$TCK" -v n="$ops" 'BEGIN {printf "%.3f", c * 1000 / t / n}')
     done
