@@ -29,6 +29,7 @@
 #include "kcm/kcm_ops.h"
 #include "kcm/kcm_srv.h"
 #include "proxy/gp_service.h"
+#include "proxy/gp_tkt_cache.h"
 #include "store/store.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -173,6 +174,7 @@ void cachetd_reload(void *arg)
         util_log(UTIL_LOG_INFO, "configuration reloaded from %s", d->config_path);
     }
     gp_service_reload(d->gp); /* gssproxy.conf: its own reload, keeps the old one on error */
+    gp_tkt_cache_clear();     /* kept tickets: fetched again under the configuration now in use */
     sd_notify(0, "READY=1");
 }
 
@@ -303,6 +305,7 @@ static int run(struct cachetd *d, bool daemonize)
     TALLOC_FREE(d->logind);
     gp_service_stop(d->gp);
     d->gp = NULL;
+    gp_tkt_cache_clear(); /* the workers are gone */
     if (daemonize && d->pid_file != NULL) {
         unlink(d->pid_file);
     }

@@ -63,6 +63,8 @@ static const struct util_opt cachetd_opts[] = {
       "/etc/gssproxy", NULL, false },
     { SEC, "gssproxy_socket", UTIL_OPT_STRING, OFF(gssproxy_socket), 0, CACHETD_PATH_MAX,
       "/var/lib/gssproxy/default.sock", NULL, false },
+    { SEC, "gssproxy_keep_tickets", UTIL_OPT_BOOL, OFF(gssproxy_keep_tickets), 0, 0, "yes", NULL,
+      false },
     { SEC, "gssproxy_kernel_file", UTIL_OPT_STRING, OFF(gssproxy_kernel_file), 0,
       CACHETD_PATH_MAX, "/proc/net/rpc/use-gss-proxy", NULL, false },
 };

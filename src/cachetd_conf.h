@@ -43,6 +43,7 @@ struct cachetd_conf {
     char control_socket[CACHETD_PATH_MAX]; /* "-" or "none": no control socket */
     /* GSS-Proxy service (issue 5): gssproxy's own configuration, read unchanged. */
     bool gssproxy;
+    bool gssproxy_keep_tickets; /* client-keytab tickets kept between calls (gp_tkt_cache.c) */
     char gssproxy_config[CACHETD_PATH_MAX];     /* "" = none */
     char gssproxy_config_dir[CACHETD_PATH_MAX]; /* NN-*.conf snippets; "" = none */
     char gssproxy_socket[CACHETD_PATH_MAX];     /* services without socket = */

@@ -19,6 +19,7 @@
 #include "kcm/kcm_session_cap.h"
 #include "kcm/kcm_srv.h"
 #include "proxy/gp_service.h"
+#include "proxy/gp_tkt_cache.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
@@ -269,6 +270,7 @@ int cachetd_start_gssproxy(struct cachetd *d)
         .kcm = { .store = d->store, .access = &d->access },
     };
 
+    gp_tkt_cache_enable(d->cfg.gssproxy_keep_tickets);
     return gp_service_start(d, d->ev, &o, &d->gp);
 }
 

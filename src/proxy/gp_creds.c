@@ -12,6 +12,7 @@
 #include "common/util_log.h"
 #include "common/util_secmem.h"
 #include "proxy/gp_kcm.h"
+#include "proxy/gp_tkt_cache.h"
 
 #define ENC_MIN_PAD_LEN 8
 
@@ -292,7 +293,10 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
     bool impersonate;
     uid_t target = gc->has_target ? gc->target_uid : gc->peer.uid;
     uint32_t maj, tmp;
-
+    /* The call's private ccache is seeded from, and kept in, gp_tkt_cache (tk.client_keytab
+     * set) when the tickets can only come from the service's client keytab. */
+    struct gp_tkt_key tk = { .target = target, .self = service_self };
+    bool named = desired != GSS_C_NO_NAME;
     struct gp_accept_cache *cache = NULL;
 
     *out = GSS_C_NO_CREDENTIAL;
@@ -378,6 +382,19 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
                 util_log(UTIL_LOG_DEBUG, "gssproxy: uid %u: %d credentials from the KCM store",
                          (unsigned)gc->peer.uid, n);
             }
+        } else if (!impersonate && !named && gp_tkt_cache_enabled()) {
+            for (size_t i = 0; i < store.count; i++) {
+                if (strcmp(el[i].key, "client_keytab") == 0) {
+                    tk.client_keytab = el[i].value;
+                }
+            }
+        }
+        if (tk.client_keytab != NULL) {
+            krb5_ccache cc;
+            if (krb5_cc_resolve(gc->k5, gc->mem_ccache, &cc) == 0) {
+                (void)gp_tkt_seed(gc, &tk, cc);
+                krb5_cc_close(gc->k5, cc);
+            }
         }
     }
     if (impersonate) {
@@ -392,6 +409,13 @@ uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usa
     gss_release_name(&tmp, &def);
     if (maj == GSS_S_COMPLETE && cache != NULL) {
         gp_accept_cache_put(cache, gc, target, service_self, keytab, *out);
+    }
+    if (maj == GSS_S_COMPLETE && tk.client_keytab != NULL) {
+        krb5_ccache cc;
+        if (krb5_cc_resolve(gc->k5, gc->mem_ccache, &cc) == 0) {
+            gp_tkt_keep_ccache(gc, &tk, cc);
+            krb5_cc_close(gc->k5, cc);
+        }
     }
     return maj;
 }

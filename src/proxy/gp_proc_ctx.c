@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/util_log.h"
+#include "proxy/gp_tkt_cache.h"
 
 /* The kernel's receive limits (net/sunrpc/auth_gss/gss_rpc_xdr.h). */
 #define KERNEL_MAX_PRINC 256
@@ -213,6 +214,11 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
             min = emin;
             res->context_handle = NULL;
         }
+    }
+    if (!GSS_ERROR(maj) && (arg->context_handle == NULL ||
+                            arg->context_handle->exported_context_token.octet_string_len == 0)) {
+        /* The first leg may have fetched a service ticket: keep it for the next call. */
+        gp_tkt_keep_cred(gc, cred);
     }
     if (out.length > 0 && !GSS_ERROR(maj)) {
         res->output_token = talloc_zero(gc->mem, gssx_buffer);

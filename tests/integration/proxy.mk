@@ -8,7 +8,8 @@ GP_INTEGRATION_TESTS = \
 	tests/integration/t_gp_impersonate.sh \
 	tests/integration/t_gp_cli.sh \
 	tests/integration/t_gp_program.sh \
-	tests/integration/t_gp_s4u2proxy.sh
+	tests/integration/t_gp_s4u2proxy.sh \
+	tests/integration/t_gp_tickets.sh
 
 TESTS += $(GP_INTEGRATION_TESTS)
 EXTRA_DIST += $(GP_INTEGRATION_TESTS) \
@@ -30,3 +31,11 @@ tests_proxy_test_gp_SOURCES = tests/proxy/test_gp.c
 tests_proxy_test_gp_CFLAGS = $(AM_CFLAGS) $(TALLOC_CFLAGS) $(KRB5_CFLAGS) $(GSSAPI_CFLAGS) \
 	$(TIRPC_CFLAGS)
 tests_proxy_test_gp_LDADD = libcachet_core.la
+
+# Kept initiator tickets (gp_tkt_cache.c): synthetic credentials, no KDC.
+check_PROGRAMS += tests/proxy/test_gp_tkt
+TESTS += tests/proxy/test_gp_tkt
+tests_proxy_test_gp_tkt_SOURCES = tests/proxy/test_gp_tkt.c
+tests_proxy_test_gp_tkt_CFLAGS = $(AM_CFLAGS) $(TALLOC_CFLAGS) $(KRB5_CFLAGS) $(GSSAPI_CFLAGS) \
+	$(TIRPC_CFLAGS)
+tests_proxy_test_gp_tkt_LDADD = libcachet_core.la
