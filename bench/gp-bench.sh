@@ -140,12 +140,16 @@ interp_rate() { # server procs
         env GSS_USE_PROXY=yes GSSPROXY_SOCKET="$d/gp.sock" GSSPROXY_BEHAVIOR=REMOTE_ONLY \
             GSS_MECH_CONFIG="$T/mech.conf" KRB5_KTNAME="FILE:$T/none.kt" \
             KRB5_CLIENT_KTNAME="FILE:$T/none.ckt" KRB5CCNAME="FILE:$T/$1.client$i.cc" \
+            /usr/bin/time -f "%U %S" -o "$T/time.$i" \
             "$GP_PAIR" pair host@localhost "$ROUNDS" >"$T/i.$i" 2>&1 &
     done
     for i in $(seq 1 "$procs"); do wait -n || fails=$((fails + 1)); done
     end=$(date +%s.%N)
-    awk -v s="$start" -v e="$end" -v n=$((procs * ROUNDS)) -v f=$fails \
-        'BEGIN {printf "init+accept %d (failed procs %d) in %.3f s: %.0f/s\n", n, f, e-s, n/(e-s)}'
+    # The clients' CPU (user + system) per round, next to the server's and the KDC's.
+    cat "$T"/time.[0-9]* | awk -v s="$start" -v e="$end" -v n=$((procs * ROUNDS)) -v f=$fails \
+        '{c += $1 + $2} END {printf "init+accept %d (failed procs %d) in %.3f s: %.0f/s," \
+            " client cpu %.3f ms/op\n", n, f, e-s, n/(e-s), c * 1000 / n}'
+    rm -f "$T"/time.[0-9]*
 }
 
 rate_of() { sed -n 's/.*: \([0-9]*\)\/s.*/\1/p' | tail -n1; }
@@ -170,6 +174,7 @@ for w in ${WORKLOADS:-kernel:1x1 kernel:1x8 kernel:1x32 kernel:8x1 kernel:8x8 in
     for s in cachetd gssproxy; do
         c0=$(cpu_ticks "${SPID[$s]}")
         k0=$(kdc_reqs)
+        d0=$(cpu_ticks "$KDC_PID")
         if [ "$kind" = kernel ]; then
             line=$(kernel_rate "$s" "$arg")
             ops=$N
@@ -179,9 +184,10 @@ for w in ${WORKLOADS:-kernel:1x1 kernel:1x8 kernel:1x32 kernel:8x1 kernel:8x8 in
         fi
         c1=$(cpu_ticks "${SPID[$s]}")
         k1=$(kdc_reqs)
+        d1=$(cpu_ticks "$KDC_PID")
         echo "$s $w: $line (server cpu $(((c1 - c0) * 1000 / TCK)) ms," \
-            "KDC requests $((${k1% *} - ${k0% *})) AS $((${k1#* } - ${k0#* })) TGS)" \
-            >>"$OUT/gp-bench.log"
+            "KDC requests $((${k1% *} - ${k0% *})) AS $((${k1#* } - ${k0#* })) TGS," \
+            "KDC cpu $(((d1 - d0) * 1000 / TCK)) ms)" >>"$OUT/gp-bench.log"
         R[$s]=$(printf '%s\n' "$line" | rate_of)
         C[$s]=$(awk -v c=$((c1 - c0)) -v t="$TCK" -v n="$ops" 'BEGIN {printf "%.3f", c * 1000 / t / n}')
     done

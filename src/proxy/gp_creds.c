@@ -123,71 +123,75 @@ static int unseal(struct gp_call *gc, const octet_string *in, struct util_secbuf
     return 0;
 }
 
-uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred, gssx_cred *out)
+/* For the krb5 element (the only mechanism served) one inquiry gives the name, lifetimes and
+ * usage; the cred's name and the element's MN are the same name, converted once: every
+ * GSSAPI call here makes a krb5 context inside MIT's mech. */
+static uint32_t cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
+                            const gss_buffer_desc *tok_in, gssx_cred *out)
 {
     gss_name_t name = GSS_C_NO_NAME;
-    gss_OID_set mechs = GSS_C_NO_OID_SET;
     gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
-    OM_uint32 lifetime, tmp;
+    OM_uint32 il = 0, al = 0, tmp;
     gss_cred_usage_t usage;
+    gssx_cred_element *el;
     uint32_t maj;
     int r;
 
     memset(out, 0, sizeof(*out));
-    maj = gss_inquire_cred(min, *cred, &name, &lifetime, &usage, &mechs);
+    maj = gss_inquire_cred_by_mech(min, *cred, (gss_OID)gss_mech_krb5, &name, &il, &al, &usage);
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
     maj = gp_name_to_gssx(min, gc->mem, name, &out->desired_name);
     gss_release_name(&tmp, &name);
     if (maj != GSS_S_COMPLETE) {
-        goto done;
+        return maj;
     }
-    out->elements.elements_val = talloc_zero_array(gc->mem, gssx_cred_element, mechs->count);
-    if (out->elements.elements_val == NULL && mechs->count > 0) {
-        maj = GSS_S_FAILURE;
+    el = out->elements.elements_val = talloc_zero(gc->mem, gssx_cred_element);
+    if (el == NULL) {
         *min = ENOMEM;
-        goto done;
+        return GSS_S_FAILURE;
     }
-    for (size_t i = 0; i < mechs->count; i++) {
-        gssx_cred_element *el = &out->elements.elements_val[out->elements.elements_len];
-        OM_uint32 il = 0, al = 0;
-        if (gss_inquire_cred_by_mech(&tmp, *cred, &mechs->elements[i], &name, &il, &al,
-                                     &usage) != GSS_S_COMPLETE) {
-            continue;
-        }
-        maj = gp_name_to_gssx(min, gc->mem, name, &el->MN);
-        gss_release_name(&tmp, &name);
+    out->elements.elements_len = 1;
+    el->MN = out->desired_name; /* the XDR tree is talloc'd and freed as a whole, not per field */
+    (void)gp_oid_to_gssx(gc->mem, gss_mech_krb5, &el->mech);
+    el->cred_usage = usage == GSS_C_INITIATE ? GSSX_C_INITIATE
+                                             : (usage == GSS_C_ACCEPT ? GSSX_C_ACCEPT
+                                                                      : GSSX_C_BOTH);
+    el->initiator_time_rec = il;
+    el->acceptor_time_rec = al;
+    if (tok_in == NULL) {
+        maj = gss_export_cred(min, *cred, &tok);
         if (maj != GSS_S_COMPLETE) {
-            goto done;
+            return maj;
         }
-        (void)gp_oid_to_gssx(gc->mem, &mechs->elements[i], &el->mech);
-        el->cred_usage = usage == GSS_C_INITIATE ? GSSX_C_INITIATE
-                                                 : (usage == GSS_C_ACCEPT ? GSSX_C_ACCEPT
-                                                                          : GSSX_C_BOTH);
-        el->initiator_time_rec = il;
-        el->acceptor_time_rec = al;
-        out->elements.elements_len++;
+        tok_in = &tok;
     }
-    maj = gss_export_cred(min, *cred, &tok);
-    if (maj != GSS_S_COMPLETE) {
-        goto done;
+    r = seal(gc, tok_in->value, tok_in->length, &out->cred_handle_reference);
+    if (tok.value != NULL) {
+        explicit_bzero(tok.value, tok.length);
+        gss_release_buffer(&tmp, &tok);
     }
-    r = seal(gc, tok.value, tok.length, &out->cred_handle_reference);
-    explicit_bzero(tok.value, tok.length);
-    gss_release_buffer(&tmp, &tok);
     if (r != 0) {
-        maj = GSS_S_FAILURE;
         *min = (uint32_t)r;
-        goto done;
+        return GSS_S_FAILURE;
     }
     out->needs_release = FALSE;
     /* Stateless: the client holds the sealed cred; ours goes (unless cached). */
     gp_cred_release(cred);
     *min = 0;
-done:
-    gss_release_oid_set(&tmp, &mechs);
-    return maj;
+    return GSS_S_COMPLETE;
+}
+
+uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred, gssx_cred *out)
+{
+    return cred_export(min, gc, cred, NULL, out);
+}
+
+uint32_t gp_cred_export_token(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
+                              const gss_buffer_desc *tok, gssx_cred *out)
+{
+    return cred_export(min, gc, cred, tok, out);
 }
 
 static void set_cred_options(const gssx_cred *in, gss_cred_id_t cred)
@@ -215,12 +219,21 @@ static void set_cred_options(const gssx_cred *in, gss_cred_id_t cred)
 uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
                         gss_cred_id_t *out)
 {
+    return gp_cred_import_token(min, gc, in, out, NULL);
+}
+
+uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
+                              gss_cred_id_t *out, struct util_secbuf **keep)
+{
     struct util_secbuf *plain = NULL;
     gss_buffer_desc tok;
     uint32_t maj;
 
     *out = GSS_C_NO_CREDENTIAL;
     *min = 0;
+    if (keep != NULL) {
+        *keep = NULL;
+    }
     if (unseal(gc, &in->cred_handle_reference, &plain) != 0) {
         util_log(UTIL_LOG_DEBUG, "credential handle does not decrypt: treated as no cred");
         return GSS_S_COMPLETE;
@@ -228,7 +241,11 @@ uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
     tok.value = plain->p;
     tok.length = plain->len;
     maj = gss_import_cred(min, &tok, out);
-    talloc_free(plain);
+    if (keep != NULL && maj == GSS_S_COMPLETE) {
+        *keep = plain;
+    } else {
+        talloc_free(plain);
+    }
     if (maj != GSS_S_COMPLETE) {
         /* gssproxy passes this on; an expired or vanished ccache is still "no cred" for the
          * callers that re-acquire. */

@@ -93,9 +93,16 @@ void gp_wipe_cred(gssx_cred *c);
 /* ---- credentials (gp_creds.c; release, is_cached, linux_creds: gp_creds_cache.c) ---- */
 uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                         gssx_cred *out);
+/* The same with cred's gss_export_cred token already made by the caller. */
+uint32_t gp_cred_export_token(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
+                              const gss_buffer_desc *tok, gssx_cred *out);
 /* A handle that does not decrypt is "no cred": GSS_S_COMPLETE with *out = NO_CREDENTIAL. */
 uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
                         gss_cred_id_t *out);
+/* The same, also handing back the handle's content (cred's gss_export_cred token as it was
+ * sealed, in secure memory owned by gc->mem; NULL if there was none). */
+uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
+                              gss_cred_id_t *out, struct util_secbuf **tok);
 uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
                          gss_name_t desired, gss_cred_id_t *out);
 /* impersonate = yes (gp_impersonate.c): the user of uid, from the service's own credential in

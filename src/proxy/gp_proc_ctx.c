@@ -12,49 +12,34 @@
 /* The kernel's receive limits (net/sunrpc/auth_gss/gss_rpc_xdr.h). */
 #define KERNEL_MAX_PRINC 256
 
-/* The cred's serialized form (tickets by value for MEMORY ccaches): compared before and after
- * the call to tell whether the client's stored copy is stale. */
-static bool cred_snapshot(gss_cred_id_t cred, gss_buffer_desc *out)
-{
-    OM_uint32 min;
-
-    return gss_export_cred(&min, cred, out) == GSS_S_COMPLETE;
-}
-
-static void snapshot_free(gss_buffer_desc *b)
-{
-    OM_uint32 min;
-
-    if (b->value != NULL) {
-        explicit_bzero(b->value, b->length);
-    }
-    gss_release_buffer(&min, b);
-}
-
 /* Like gssproxy, send sync_creds only when the call changed the credentials (a new service
- * ticket, a refreshed TGT): otherwise the client would rewrite its ccache on every call. */
-static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred, gss_buffer_desc *before,
-                          gssx_option **opts, u_int *n)
+ * ticket, a refreshed TGT): otherwise the client would rewrite its ccache on every call. The
+ * test compares the cred's serialized form (tickets by value for MEMORY ccaches) with the one
+ * the client's handle held (before: NULL if unknown); the same export is then sealed. */
+static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred,
+                          const struct util_secbuf *before, gssx_option **opts, u_int *n)
 {
     gss_buffer_desc after = GSS_C_EMPTY_BUFFER;
     gssx_cred out;
-    uint32_t min;
+    uint32_t min, maj;
+    OM_uint32 tmp;
     u_int len;
     char *buf;
     XDR x;
-    bool same;
 
-    if (before->value != NULL && cred_snapshot(*cred, &after)) {
-        same = after.length == before->length &&
-               memcmp(after.value, before->value, after.length) == 0;
-        snapshot_free(&after);
-        if (same) {
-            return 0;
-        }
-    }
-
-    if (gp_cred_export(&min, gc, cred, &out) != GSS_S_COMPLETE) {
+    if (gss_export_cred(&tmp, *cred, &after) != GSS_S_COMPLETE) {
         return 0; /* nothing to sync is not an error */
+    }
+    if (before != NULL && after.length == before->len &&
+        memcmp(after.value, before->p, after.length) == 0) {
+        maj = GSS_S_UNAVAILABLE; /* unchanged */
+    } else {
+        maj = gp_cred_export_token(&min, gc, cred, &after, &out);
+    }
+    explicit_bzero(after.value, after.length);
+    gss_release_buffer(&tmp, &after);
+    if (maj != GSS_S_COMPLETE) {
+        return 0;
     }
     len = (u_int)xdr_sizeof((xdrproc_t)xdr_gssx_cred, &out);
     buf = talloc_size(gc->mem, len);
@@ -140,7 +125,7 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     gss_OID actual = GSS_C_NO_OID;
     struct gss_channel_bindings_struct cb;
     gss_buffer_desc in = GSS_C_EMPTY_BUFFER, out = GSS_C_EMPTY_BUFFER;
-    gss_buffer_desc before = GSS_C_EMPTY_BUFFER;
+    struct util_secbuf *before = NULL;
     OM_uint32 ret_flags = 0, tmp, min = 0;
     uint32_t maj = GSS_S_COMPLETE, flags;
     enum gp_ctx_export type = gp_export_type(&arg->call_ctx);
@@ -166,7 +151,9 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
         }
     }
     if (arg->cred_handle != NULL) {
-        maj = gp_cred_import(&min, gc, arg->cred_handle, &cred);
+        /* The handle's content is the "before" of the sync_creds test. */
+        maj = gp_cred_import_token(&min, gc, arg->cred_handle, &cred,
+                                   sync && gc->svc->allow_client_ccache_sync ? &before : NULL);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
@@ -193,10 +180,6 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     }
     if (arg->input_cb != NULL) {
         gp_cb_view(&cb, arg->input_cb);
-    }
-    if (sync && gc->svc->allow_client_ccache_sync && arg->cred_handle != NULL &&
-        !cred_snapshot(cred, &before)) {
-        before.value = NULL;
     }
     flags = (uint32_t)arg->req_flags;
     flags &= ~gc->svc->filter_flags;
@@ -226,7 +209,7 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     }
     if (!GSS_ERROR(maj) && sync && gc->svc->allow_client_ccache_sync &&
         cred != GSS_C_NO_CREDENTIAL) {
-        if (add_sync_creds(gc, &cred, &before, &res->options.options_val,
+        if (add_sync_creds(gc, &cred, before, &res->options.options_val,
                            &res->options.options_len)) {
             util_log(UTIL_LOG_DEBUG, "sync_creds: export failed");
         }
@@ -234,7 +217,7 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
 done:
     gp_status_set(gc->mem, &res->status, maj, min,
                   actual != GSS_C_NO_OID ? actual : (mech.length > 0 ? &mech : GSS_C_NO_OID));
-    snapshot_free(&before);
+    talloc_free(before);
     gss_release_buffer(&tmp, &out);
     gss_release_name(&tmp, &target);
     gp_cred_release(&cred);
