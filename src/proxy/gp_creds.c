@@ -257,14 +257,24 @@ uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred
 
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage)
 {
+    bool wrong_usage;
+
+    return gp_cred_usable_why(gc, cred, usage, &wrong_usage);
+}
+
+bool gp_cred_usable_why(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage,
+                        bool *wrong_usage)
+{
     OM_uint32 il = 0, al = 0, tmp;
     gss_cred_usage_t cu;
 
+    *wrong_usage = false;
     if (gss_inquire_cred_by_mech(&tmp, cred, (gss_OID)gss_mech_krb5, NULL, &il, &al, &cu) !=
         GSS_S_COMPLETE) {
         return false;
     }
     if (usage != GSS_C_BOTH && cu != GSS_C_BOTH && cu != usage) {
+        *wrong_usage = true;
         return false;
     }
     if (usage == GSS_C_INITIATE || usage == GSS_C_BOTH) {

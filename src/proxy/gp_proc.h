@@ -120,6 +120,9 @@ bool gp_cred_is_cached(gss_cred_id_t cred);
 bool gp_cred_target_uid(struct gp_call *gc, const gssx_name *name);
 /* Usable: krb5 element, right usage, lifetime >= min_lifetime. */
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage);
+/* The same; *wrong_usage tells that the cred's usage (fixed when it was made) excludes it. */
+bool gp_cred_usable_why(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage,
+                        bool *wrong_usage);
 /* linux_creds_v1 for a source name: host-endian uid, gid, n, gids. */
 uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
                         octet_string *out);

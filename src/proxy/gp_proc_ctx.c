@@ -17,7 +17,8 @@
  * test compares the cred's serialized form (tickets by value for MEMORY ccaches) with the one
  * the client's handle held (before: NULL if unknown); the same export is then sealed. */
 static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred,
-                          const struct util_secbuf *before, gssx_option **opts, u_int *n)
+                          const struct util_secbuf *before, gssx_option **opts, u_int *n,
+                          bool first_leg)
 {
     gss_buffer_desc after = GSS_C_EMPTY_BUFFER;
     gssx_cred out;
@@ -34,6 +35,9 @@ static int add_sync_creds(struct gp_call *gc, gss_cred_id_t *cred,
         memcmp(after.value, before->p, after.length) == 0) {
         maj = GSS_S_UNAVAILABLE; /* unchanged */
     } else {
+        if (first_leg) {
+            gp_tkt_keep_cred(gc, *cred); /* before the export below releases it */
+        }
         maj = gp_cred_export_token(&min, gc, cred, &after, &out);
     }
     explicit_bzero(after.value, after.length);
@@ -126,6 +130,8 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
     struct gss_channel_bindings_struct cb;
     gss_buffer_desc in = GSS_C_EMPTY_BUFFER, out = GSS_C_EMPTY_BUFFER;
     struct util_secbuf *before = NULL;
+    bool first_leg = arg->context_handle == NULL ||
+                     arg->context_handle->exported_context_token.octet_string_len == 0;
     OM_uint32 ret_flags = 0, tmp, min = 0;
     uint32_t maj = GSS_S_COMPLETE, flags;
     enum gp_ctx_export type = gp_export_type(&arg->call_ctx);
@@ -198,21 +204,20 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
             res->context_handle = NULL;
         }
     }
-    if (!GSS_ERROR(maj) && (arg->context_handle == NULL ||
-                            arg->context_handle->exported_context_token.octet_string_len == 0)) {
-        /* The first leg may have fetched a service ticket: keep it for the next call. */
-        gp_tkt_keep_cred(gc, cred);
-    }
     if (out.length > 0 && !GSS_ERROR(maj)) {
         res->output_token = talloc_zero(gc->mem, gssx_buffer);
         gp_buf_set(gc->mem, res->output_token, out.value, out.length);
     }
+    /* The first leg may have fetched a service ticket: kept for the next call (when the
+     * sync_creds test runs, only if the credentials changed). */
     if (!GSS_ERROR(maj) && sync && gc->svc->allow_client_ccache_sync &&
         cred != GSS_C_NO_CREDENTIAL) {
         if (add_sync_creds(gc, &cred, before, &res->options.options_val,
-                           &res->options.options_len)) {
+                           &res->options.options_len, first_leg)) {
             util_log(UTIL_LOG_DEBUG, "sync_creds: export failed");
         }
+    } else if (!GSS_ERROR(maj) && first_leg) {
+        gp_tkt_keep_cred(gc, cred);
     }
 done:
     gp_status_set(gc->mem, &res->status, maj, min,

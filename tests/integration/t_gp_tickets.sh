@@ -14,7 +14,10 @@ gp_need_proxymech
 CKT=$KDC_KEYTAB
 gp_config "[service/apps]" "  mechs = krb5" "  cred_store = keytab:$KDC_KEYTAB" \
     "  cred_store = client_keytab:$CKT" "  krb5_principal = alice" "  trusted = yes" \
-    "  allow_client_ccache_sync = yes" "  euid = $ME"
+    "  allow_client_ccache_sync = yes" "  euid = $ME" \
+    "[service/nosync]" "  mechs = krb5" "  socket = $T/nosync.sock" \
+    "  cred_store = keytab:$KDC_KEYTAB" "  cred_store = client_keytab:$CKT" \
+    "  krb5_principal = alice" "  trusted = yes" "  euid = $ME"
 
 # AS and TGS requests the KDC has issued tickets for alice, since the last call.
 KDC_LOG=$KDC_DIR/kdc.log
@@ -40,6 +43,15 @@ log "6 rounds: one AS and one TGS exchange in all"
 
 rounds 3
 assert_eq "$AS$TGS" "00" "KDC exchanges for 3 more rounds"
+
+# A service without allow_client_ccache_sync (no sync_creds test on INIT) keeps them too.
+GP_SOCK_SAVE=$GP_SOCK
+GP_SOCK=$T/nosync.sock
+rounds 4
+assert_eq "$AS" 1 "AS exchanges for 4 rounds without ccache sync"
+assert_eq "$TGS" 1 "TGS exchanges for 4 rounds without ccache sync"
+GP_SOCK=$GP_SOCK_SAVE
+log "kept with and without ccache sync; no KDC exchange once kept"
 
 # The client keytab rewritten (a new kvno would do the same): tickets are fetched again.
 KRB5CCNAME=MEMORY: kadmin.local -r "$KDC_REALM" -q "ktadd -k $CKT -norandkey alice" \
