@@ -4,6 +4,7 @@
 #include "proxy/gp_proc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,77 @@ static int unseal(struct gp_call *gc, const octet_string *in, struct util_secbuf
     return 0;
 }
 
+/* The usage of the creds in the handles sealed lately, by a hash of the sealed bytes. The
+ * interposer sends the handle it stored (an initiator's) with an acceptor's ACQUIRE_CRED and
+ * the other way round on every call: importing it only to learn its usage cost a decryption, a
+ * JSON parse and several krb5 contexts. A cred's usage is sealed into its handle, so the entry
+ * holds for those bytes; a hash collision can only make cachetd acquire anew, as for a handle
+ * that does not decrypt. Shared by the workers (the call that seals is rarely the one that
+ * gets the handle back). */
+#define USAGE_MEMO_SLOTS 256
+
+struct usage_memo {
+    uint64_t generation;
+    const struct gp_svc *svc;
+    uint64_t hash;
+    u_int len;
+    gss_cred_usage_t usage;
+};
+
+static pthread_mutex_t usage_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct usage_memo usage_memo[USAGE_MEMO_SLOTS];
+static unsigned usage_memo_next;
+
+static uint64_t handle_hash(const octet_string *h)
+{
+    uint64_t x = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+    for (u_int i = 0; i < h->octet_string_len; i++) {
+        x = (x ^ (uint8_t)h->octet_string_val[i]) * 0x100000001b3ULL;
+    }
+    return x;
+}
+
+static void usage_memo_put(const struct gp_call *gc, const octet_string *h,
+                           gss_cred_usage_t usage)
+{
+    uint64_t hash = handle_hash(h);
+    struct usage_memo *m;
+
+    pthread_mutex_lock(&usage_memo_lock);
+    m = &usage_memo[usage_memo_next++ % USAGE_MEMO_SLOTS];
+    m->generation = gc->conf->generation;
+    m->svc = gc->svc;
+    m->hash = hash;
+    m->len = h->octet_string_len;
+    m->usage = usage;
+    pthread_mutex_unlock(&usage_memo_lock);
+}
+
+bool gp_cred_usage_excludes(const struct gp_call *gc, const gssx_cred *handle,
+                            gss_cred_usage_t usage)
+{
+    const octet_string *h = &handle->cred_handle_reference;
+    uint64_t hash;
+    bool excludes = false;
+
+    if (usage == GSS_C_BOTH || h->octet_string_len == 0) {
+        return false;
+    }
+    hash = handle_hash(h);
+    pthread_mutex_lock(&usage_memo_lock);
+    for (unsigned i = 0; i < USAGE_MEMO_SLOTS; i++) {
+        const struct usage_memo *m = &usage_memo[i];
+        if (m->len == h->octet_string_len && m->hash == hash && m->svc == gc->svc &&
+            m->generation == gc->conf->generation) {
+            excludes = m->usage != GSS_C_BOTH && m->usage != usage;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&usage_memo_lock);
+    return excludes;
+}
+
 /* For the krb5 element (the only mechanism served) one inquiry gives the name, lifetimes and
  * usage; the cred's name and the element's MN are the same name, converted once: every
  * GSSAPI call here makes a krb5 context inside MIT's mech. */
@@ -176,6 +248,7 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cr
         *min = (uint32_t)r;
         return GSS_S_FAILURE;
     }
+    usage_memo_put(gc, &out->cred_handle_reference, usage);
     out->needs_release = FALSE;
     /* Stateless: the client holds the sealed cred; ours goes (unless cached). */
     gp_cred_release(cred);

@@ -120,6 +120,10 @@ bool gp_cred_is_cached(gss_cred_id_t cred);
 bool gp_cred_target_uid(struct gp_call *gc, const gssx_name *name);
 /* Usable: krb5 element, right usage, lifetime >= min_lifetime. */
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage);
+/* True if handle was sealed by this configuration load for a cred whose usage excludes usage
+ * (remembered at export: the handle need not be decrypted and imported to know it). */
+bool gp_cred_usage_excludes(const struct gp_call *gc, const gssx_cred *handle,
+                            gss_cred_usage_t usage);
 /* The same; *wrong_usage tells that the cred's usage (fixed when it was made) excludes it. */
 bool gp_cred_usable_why(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage,
                         bool *wrong_usage);

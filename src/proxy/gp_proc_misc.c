@@ -216,60 +216,6 @@ static uint32_t acquire_impersonate(struct gp_call *gc, const gssx_arg_acquire_c
     return maj;
 }
 
-/* Handles whose cred cannot serve a usage, remembered per worker thread. The interposer sends
- * the handle it stored (an initiator's) with an acceptor's ACQUIRE_CRED, and the other way
- * round, on every call; importing it only to learn that costs a decryption, a JSON parse and
- * several krb5 contexts. A cred's usage is fixed when it is made and sealed into the handle, so
- * the verdict holds for the handle's bytes. Keyed by a hash: a collision can only make cachetd
- * acquire anew, as for a handle that does not decrypt. */
-#define USAGE_MEMO_SLOTS 16
-
-struct usage_memo {
-    uint64_t generation;
-    const struct gp_svc *svc;
-    uint64_t hash;
-    u_int len;
-    gss_cred_usage_t usage; /* the one the cred cannot serve */
-};
-
-static __thread struct usage_memo usage_memo[USAGE_MEMO_SLOTS];
-static __thread unsigned usage_memo_next;
-
-static uint64_t handle_hash(const octet_string *h)
-{
-    uint64_t x = 0xcbf29ce484222325ULL; /* FNV-1a */
-
-    for (u_int i = 0; i < h->octet_string_len; i++) {
-        x = (x ^ (uint8_t)h->octet_string_val[i]) * 0x100000001b3ULL;
-    }
-    return x;
-}
-
-static struct usage_memo *usage_memo_find(const struct gp_call *gc, uint64_t hash, u_int len,
-                                          gss_cred_usage_t usage)
-{
-    for (unsigned i = 0; i < USAGE_MEMO_SLOTS; i++) {
-        struct usage_memo *m = &usage_memo[i];
-        if (m->len == len && m->hash == hash && m->usage == usage && m->svc == gc->svc &&
-            m->generation == gc->conf->generation) {
-            return m;
-        }
-    }
-    return NULL;
-}
-
-static void usage_memo_put(const struct gp_call *gc, uint64_t hash, u_int len,
-                           gss_cred_usage_t usage)
-{
-    struct usage_memo *m = &usage_memo[usage_memo_next++ % USAGE_MEMO_SLOTS];
-
-    m->generation = gc->conf->generation;
-    m->svc = gc->svc;
-    m->hash = hash;
-    m->len = len;
-    m->usage = usage;
-}
-
 int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
 {
     gssx_arg_acquire_cred *arg = argp;
@@ -297,13 +243,11 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
         goto done;
     }
     if (arg->input_cred_handle != NULL) {
-        const octet_string *h = &arg->input_cred_handle->cred_handle_reference;
-        uint64_t hash = handle_hash(h);
         bool wrong_usage = false;
 
-        if (usage_memo_find(gc, hash, h->octet_string_len, usage) != NULL) {
+        if (gp_cred_usage_excludes(gc, arg->input_cred_handle, usage)) {
             util_log(UTIL_LOG_DEBUG, "gssproxy: ACQUIRE_CRED: the input handle is for another "
-                     "usage (seen before): acquiring anew");
+                     "usage (sealed here): acquiring anew");
         } else {
             maj = gp_cred_import(&min, gc, arg->input_cred_handle, &cred);
             if (maj == GSS_S_COMPLETE && cred != GSS_C_NO_CREDENTIAL &&
@@ -311,9 +255,6 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
                 /* Still good: hand back what the client has. */
                 res->output_cred_handle = arg->input_cred_handle;
                 goto done;
-            }
-            if (wrong_usage) {
-                usage_memo_put(gc, hash, h->octet_string_len, usage);
             }
             util_log(UTIL_LOG_DEBUG, "gssproxy: ACQUIRE_CRED: the input handle is %s: "
                      "acquiring anew", maj != GSS_S_COMPLETE ? "not importable"

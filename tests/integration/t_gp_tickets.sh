@@ -41,7 +41,7 @@ grep -q "kept credentials of alice@$KDC_REALM seeded" "$DAEMON_ERR" ||
     fail "no call started from the kept tickets"
 # The interposer's stored handle comes back with ACQUIREs of the other usage every round: after
 # the first import, cachetd knows it without decrypting it again.
-grep -q "input handle is for another usage (seen before)" "$DAEMON_ERR" ||
+grep -q "input handle is for another usage (sealed here)" "$DAEMON_ERR" ||
     fail "a handle of the wrong usage was imported again"
 log "6 rounds: one AS and one TGS exchange in all"
 
