@@ -181,7 +181,7 @@ enum store_rc store_cred_add(struct store *st, struct store_cache *c, const stru
     if (!owner_bytes_ok(st, c->owner, cred->raw.len, remove_bytes)) {
         return STORE_LIMIT_BYTES;
     }
-    cr = store_cred_new(c, cred->raw.p, cred->raw.len, NULL);
+    cr = store_cred_new_parsed(c, cred);
     if (cr == NULL) {
         return STORE_NOMEM;
     }
@@ -310,7 +310,7 @@ enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const
             rc = STORE_INVALID;
             break;
         }
-        cr = store_cred_new(tmp, v.raw.p, v.raw.len, NULL);
+        cr = store_cred_new_parsed(tmp, &v);
         if (cr == NULL) {
             rc = STORE_NOMEM;
             break;
