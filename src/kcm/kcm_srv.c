@@ -450,7 +450,10 @@ static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uin
         return;
     }
     probe_add(srv, fd); /* closing the fd takes it out again */
-    conn_touch(c);
+    /* libkrb5 sends its first request right after connect(), so it is usually here already:
+     * reading it now saves the loop round (an epoll_wait) that would only report it. If it is
+     * not, this costs one recv that says EAGAIN, and the fd's readiness brings it as usual. */
+    conn_fd_handler(ev, c->fde, TEVENT_FD_READ, c);
 }
 
 static int listener_destructor(struct kcm_listener *l)

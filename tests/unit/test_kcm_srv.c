@@ -219,10 +219,54 @@ static void test_big_reply_then_next_request(void **state)
     free(fr);
 }
 
+/* A request already waiting when the connection is accepted is answered in that same loop
+ * round; one that comes later is answered when it comes. */
+static void test_first_request_at_accept(void **state)
+{
+    struct fx *f = *state;
+    struct tc_frame *fr = malloc(sizeof(*fr));
+    uint8_t buf[256];
+    struct util_rd body;
+    int32_t code;
+    ssize_t n;
+
+    (void)tc_frame_begin(fr, KCM_OP_NOOP);
+    send_frame(f, fr);
+    assert_true(tevent_loop_once(f->ev) == 0); /* the listener's round */
+    assert_int_equal(kcm_srv_connections(f->srv), 1);
+    n = recv(f->cfd, buf, sizeof(buf), 0);
+    assert_int_equal(n, KCM_REPLY_HDR);
+    assert_true(kcm_reply_parse(buf, (size_t)n, &code, &body));
+    assert_int_equal(code, KCM_RC_OK);
+
+    /* A second client that connects, lets the server accept, then asks. */
+    {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int first = f->cfd;
+        int rounds = 0;
+
+        strcpy(sa.sun_path, f->path);
+        f->cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        assert_true(f->cfd >= 0);
+        assert_int_equal(connect(f->cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        while (kcm_srv_connections(f->srv) != 2 && rounds++ < 10) {
+            assert_true(tevent_loop_once(f->ev) == 0);
+        }
+        assert_int_equal(kcm_srv_connections(f->srv), 2);
+        assert_true(recv(f->cfd, buf, sizeof(buf), 0) < 0 && errno == EAGAIN);
+        (void)tc_frame_begin(fr, KCM_OP_NOOP);
+        send_frame(f, fr);
+        assert_int_equal(await_reply(f, buf, sizeof(buf)), KCM_REPLY_HDR);
+        close(first);
+    }
+    free(fr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_big_reply_then_next_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_request_at_accept, setup, teardown),
     };
 
     util_log_set_level(UTIL_LOG_ERROR);
