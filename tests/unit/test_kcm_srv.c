@@ -262,11 +262,84 @@ static void test_first_request_at_accept(void **state)
     free(fr);
 }
 
+static int connect_client(struct fx *f)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+    assert_true(fd >= 0);
+    strcpy(sa.sun_path, f->path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static void send_noop(struct tc_frame *fr, int fd)
+{
+    size_t len;
+
+    (void)tc_frame_begin(fr, KCM_OP_NOOP);
+    (void)tc_frame_end(fr, &len);
+    assert_int_equal(send(fd, fr->buf, len + 4, MSG_NOSIGNAL), (ssize_t)(len + 4));
+}
+
+/* Memory storage, several clients: once the connections have been served side by side, one
+ * loop round answers every one of them that has a request waiting. */
+static void test_one_round_serves_all_waiting(void **state)
+{
+    struct fx *f = *state;
+    struct tc_frame *fr = malloc(sizeof(*fr));
+    int fds[4];
+    int n = (int)(sizeof(fds) / sizeof(fds[0]));
+    uint8_t buf[64];
+    int rounds = 0;
+    int answered = 0;
+
+    fds[0] = f->cfd;
+    for (int i = 1; i < n; i++) {
+        fds[i] = connect_client(f);
+    }
+    while (kcm_srv_connections(f->srv) != (unsigned)n && rounds++ < 20) {
+        assert_true(tevent_loop_once(f->ev) == 0);
+    }
+    assert_int_equal(kcm_srv_connections(f->srv), n);
+    /* A first exchange on each, whatever rounds it takes. */
+    for (int i = 0; i < n; i++) {
+        send_noop(fr, fds[i]);
+    }
+    for (rounds = 0; answered < n && rounds < 20; rounds++) {
+        assert_true(tevent_loop_once(f->ev) == 0);
+        for (int i = 0; i < n; i++) {
+            answered += recv(fds[i], buf, sizeof(buf), 0) == KCM_REPLY_HDR;
+        }
+    }
+    assert_int_equal(answered, n);
+    /* Now all of them at once: one round. */
+    for (int i = 0; i < n; i++) {
+        send_noop(fr, fds[i]);
+    }
+    assert_true(tevent_loop_once(f->ev) == 0);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(recv(fds[i], buf, sizeof(buf), 0), KCM_REPLY_HDR);
+    }
+    /* A client that hangs up is closed in such a round too; the others are still served. */
+    close(fds[1]);
+    send_noop(fr, fds[2]);
+    assert_true(tevent_loop_once(f->ev) == 0);
+    assert_int_equal(kcm_srv_connections(f->srv), n - 1);
+    assert_int_equal(recv(fds[2], buf, sizeof(buf), 0), KCM_REPLY_HDR);
+    for (int i = 2; i < n; i++) {
+        close(fds[i]);
+    }
+    f->cfd = fds[0];
+    free(fr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_big_reply_then_next_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_request_at_accept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_round_serves_all_waiting, setup, teardown),
     };
 
     util_log_set_level(UTIL_LOG_ERROR);
