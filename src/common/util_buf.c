@@ -17,55 +17,6 @@ void util_rd_fail(struct util_rd *rd)
     rd->pos = rd->len;
 }
 
-const uint8_t *util_rd_bytes(struct util_rd *rd, size_t n)
-{
-    const uint8_t *r;
-
-    if (rd->err || n > rd->len - rd->pos) {
-        util_rd_fail(rd);
-        return NULL;
-    }
-    r = rd->p + rd->pos;
-    rd->pos += n;
-    return r;
-}
-
-uint8_t util_rd_u8(struct util_rd *rd)
-{
-    const uint8_t *b = util_rd_bytes(rd, 1);
-    return b != NULL ? b[0] : 0;
-}
-
-uint16_t util_rd_u16(struct util_rd *rd)
-{
-    const uint8_t *b = util_rd_bytes(rd, 2);
-    return b != NULL ? (uint16_t)((b[0] << 8) | b[1]) : 0;
-}
-
-uint32_t util_rd_u32(struct util_rd *rd)
-{
-    const uint8_t *b = util_rd_bytes(rd, 4);
-    return b != NULL ? util_be32(b) : 0;
-}
-
-int32_t util_rd_i32(struct util_rd *rd)
-{
-    return (int32_t)util_rd_u32(rd);
-}
-
-struct util_data util_rd_data(struct util_rd *rd)
-{
-    struct util_data d = { NULL, 0 };
-    uint32_t n = util_rd_u32(rd);
-    const uint8_t *b = util_rd_bytes(rd, n);
-
-    if (b != NULL) {
-        d.p = b;
-        d.len = n;
-    }
-    return d;
-}
-
 const char *util_rd_cstr(struct util_rd *rd, size_t max_len)
 {
     const uint8_t *start;
@@ -87,21 +38,6 @@ const char *util_rd_cstr(struct util_rd *rd, size_t max_len)
     }
     rd->pos += (size_t)(nul - start) + 1;
     return (const char *)start;
-}
-
-size_t util_rd_left(const struct util_rd *rd)
-{
-    return rd->len - rd->pos;
-}
-
-bool util_rd_ok(const struct util_rd *rd)
-{
-    return !rd->err;
-}
-
-bool util_rd_done(const struct util_rd *rd)
-{
-    return !rd->err && rd->pos == rd->len;
 }
 
 void util_wr_init(struct util_wr *wr, uint8_t *buf, size_t cap)

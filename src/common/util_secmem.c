@@ -143,14 +143,23 @@ static size_t class_size(unsigned c)
     return c % 2 == 0 ? pow2 : pow2 + pow2 / 2;
 }
 
+/* The smallest class that holds n bytes and the header (n + SECMEM_HDR <= 64 KiB). Computed
+ * from the bit length, not by walking the classes: every secret's allocation asks. */
 static unsigned class_of(size_t n)
 {
-    unsigned c = 0;
+    size_t m = n + SECMEM_HDR;
+    unsigned k;
+    size_t half;
 
-    while (class_size(c) < n + SECMEM_HDR) {
-        c++;
+    if (m <= ((size_t)1 << SECMEM_MIN_SHIFT)) {
+        return 0;
     }
-    return c;
+    k = 64u - (unsigned)__builtin_clzll((unsigned long long)(m - 1)); /* 2^(k-1) < m <= 2^k */
+    half = (size_t)1 << (k - 1);
+    if (m <= half + half / 2) {
+        return 2 * (k - 1 - SECMEM_MIN_SHIFT) + 1; /* the midpoint class 1.5 x 2^(k-1) */
+    }
+    return 2 * (k - SECMEM_MIN_SHIFT);
 }
 
 static uint8_t *slot_from_chunk(unsigned c)

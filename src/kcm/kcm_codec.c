@@ -146,6 +146,35 @@ bool kcm_cred_list_next(struct util_rd *rd, struct kcm_cred *out)
     return b != NULL && kcm_cred_from_bytes(b, n, out);
 }
 
+static void rebase_data(struct util_data *d, const uint8_t *from, const uint8_t *to)
+{
+    if (d->p != NULL) {
+        d->p = to + (d->p - from);
+    }
+}
+
+static void rebase_princ(struct kcm_princ *p, const uint8_t *from, const uint8_t *to)
+{
+    rebase_data(&p->realm, from, to);
+    rebase_data(&p->comps, from, to);
+    rebase_data(&p->raw, from, to);
+}
+
+void kcm_cred_rebase(struct kcm_cred *c, const uint8_t *to)
+{
+    /* Every view of a parsed cred lies inside raw (or is an absent NULL view). */
+    const uint8_t *from = c->raw.p;
+
+    rebase_princ(&c->client, from, to);
+    rebase_princ(&c->server, from, to);
+    rebase_data(&c->key.key, from, to);
+    rebase_data(&c->addrs, from, to);
+    rebase_data(&c->authdata, from, to);
+    rebase_data(&c->ticket, from, to);
+    rebase_data(&c->second_ticket, from, to);
+    rebase_data(&c->raw, from, to);
+}
+
 static const char *parse_name(struct util_rd *rd)
 {
     return util_rd_cstr(rd, KCM_MAX_NAME);

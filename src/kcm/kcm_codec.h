@@ -154,6 +154,9 @@ bool kcm_cred_from_bytes(const uint8_t *p, size_t len, struct kcm_cred *out);
 bool kcm_princ_from_bytes(const uint8_t *p, size_t len, struct kcm_princ *out);
 /* REPLACE creds: iterate the validated (len, cred) list. */
 bool kcm_cred_list_next(struct util_rd *rd, struct kcm_cred *out);
+/* A parsed cred whose bytes (out->raw) were copied to `to`: point every view at the copy.
+ * The result equals kcm_cred_from_bytes(to, raw.len), without parsing twice. */
+void kcm_cred_rebase(struct kcm_cred *c, const uint8_t *to);
 
 bool kcm_princ_eq(const struct kcm_princ *a, const struct kcm_princ *b);
 bool kcm_princ_eq_norealm(const struct kcm_princ *a, const struct kcm_princ *b);

@@ -15,6 +15,7 @@
 #include "common/util_uidcount.h"
 
 #define KCM_IN_SMALL 4096
+#define KCM_BATCH_MAX 16 /* connections served in one loop round beyond the one tevent reported */
 
 
 struct kcm_listener {
@@ -40,6 +41,9 @@ struct kcm_srv {
     uint64_t requests;         /* dispatched so far */
     unsigned nheld;
     struct tevent_timer *wake; /* bounds how long a held reply can wait */
+    /* Memory storage: epoll set of the connections served while others were open, so that
+     * one loop round serves each of them with a request waiting (see serve_batch). */
+    int batch_fd;
 };
 
 struct kcm_conn {
@@ -58,6 +62,8 @@ struct kcm_conn {
     struct kcm_out out;
     size_t sent;            /* bytes of out already written; out.len > 0 means writing */
     bool held;              /* out is ready but waits for the store's group commit */
+    bool writing;           /* fde waits for POLLOUT instead of input (a reply did not fit) */
+    bool batched;           /* in srv->batch_fd */
 };
 
 static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
@@ -164,6 +170,7 @@ static bool conn_flush(struct kcm_conn *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 TEVENT_FD_NOT_READABLE(c->fde);
                 TEVENT_FD_WRITEABLE(c->fde);
+                c->writing = true;
                 return true;
             }
             return false;
@@ -174,8 +181,13 @@ static bool conn_flush(struct kcm_conn *c)
     c->out.len = 0;
     c->sent = 0;
     kcm_out_trim(&c->out);
-    TEVENT_FD_NOT_WRITEABLE(c->fde);
-    TEVENT_FD_READABLE(c->fde);
+    if (c->writing) {
+        /* Only a reply that waited for POLLOUT changed the flags: the usual reply, sent at
+         * once, leaves them alone (four tevent flag calls less per request). */
+        TEVENT_FD_NOT_WRITEABLE(c->fde);
+        TEVENT_FD_READABLE(c->fde);
+        c->writing = false;
+    }
     return !c->refused; /* a refused connection gets its one answer, then closes */
 }
 
@@ -373,14 +385,19 @@ static bool conn_read(struct kcm_conn *c)
     return conn_process(c);
 }
 
-static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
-                            void *pvt)
+/* Serve one readiness event of a connection; it may be closed (freed) when this returns. */
+static void conn_serve(struct kcm_conn *c, uint16_t flags)
 {
-    struct kcm_conn *c = pvt;
+    struct kcm_srv *srv = c->srv;
     bool ok;
 
     if (c->held) {
         return; /* its reply waits for the group commit (kcm_srv_group_done) */
+    }
+    if (srv->batch_fd >= 0 && !c->batched && srv->nconns > 1) {
+        struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
+        /* Closing the fd takes it out again. */
+        c->batched = epoll_ctl(srv->batch_fd, EPOLL_CTL_ADD, c->fd, &e) == 0;
     }
     conn_touch(c);
     if (c->out.len > 0) {
@@ -388,12 +405,41 @@ static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, ui
     } else {
         ok = conn_read(c);
     }
-    if (ok && c->srv->stopping && c->out.len == 0 && c->have == 0) {
+    if (ok && srv->stopping && c->out.len == 0 && c->have == 0) {
         ok = false; /* shutting down: this reply was the last */
     }
     if (!ok) {
         conn_close(c);
     }
+}
+
+/* tevent reports one fd per loop round (and one epoll_wait each): with many clients, most of
+ * a request's cost was that round. Serve the other connections that have a request waiting
+ * now, in this round: one epoll_wait for up to KCM_BATCH_MAX of them. Only the connection
+ * being served can be closed meanwhile (its fd leaves the set before the next call), and
+ * memory storage holds no replies, so every pointer in evs stays valid. */
+static void serve_batch(struct kcm_srv *srv)
+{
+    struct epoll_event evs[KCM_BATCH_MAX];
+    int n;
+
+    if (srv->batch_fd < 0 || srv->nconns < 2 || srv->stopping) {
+        return;
+    }
+    n = epoll_wait(srv->batch_fd, evs, KCM_BATCH_MAX, 0);
+    for (int i = 0; i < n; i++) {
+        conn_serve(evs[i].data.ptr, TEVENT_FD_READ);
+    }
+}
+
+static void conn_fd_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
+                            void *pvt)
+{
+    struct kcm_conn *c = pvt;
+    struct kcm_srv *srv = c->srv;
+
+    conn_serve(c, flags);
+    serve_batch(srv);
 }
 
 static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uint16_t flags,
@@ -443,7 +489,10 @@ static void accept_handler(struct tevent_context *ev, struct tevent_fd *fde, uin
         return;
     }
     probe_add(srv, fd); /* closing the fd takes it out again */
-    conn_touch(c);
+    /* libkrb5 sends its first request right after connect(), so it is usually here already:
+     * reading it now saves the loop round (an epoll_wait) that would only report it. If it is
+     * not, this costs one recv that says EAGAIN, and the fd's readiness brings it as usual. */
+    conn_fd_handler(ev, c->fde, TEVENT_FD_READ, c);
 }
 
 static int listener_destructor(struct kcm_listener *l)
@@ -460,6 +509,9 @@ static int srv_destructor(struct kcm_srv *srv)
     }
     if (srv->probe_fd >= 0) {
         close(srv->probe_fd);
+    }
+    if (srv->batch_fd >= 0) {
+        close(srv->batch_fd);
     }
     return 0;
 }
@@ -483,6 +535,10 @@ struct kcm_srv *kcm_srv_new(TALLOC_CTX *ctx, struct tevent_context *ev, struct k
     /* Without it every group is committed after one request: correct, just not grouped. With
      * memory storage there are no groups: no probe set, no epoll_ctl per connection. */
     srv->probe_fd = store_group_capable(k->store) ? epoll_create1(EPOLL_CLOEXEC) : -1;
+    /* Serving several connections per round would put several requests in one round of a
+     * group (store.h); with persistence the group commit decides rounds as before. Without
+     * the set (no fds left) every connection is simply served in a round of its own. */
+    srv->batch_fd = srv->probe_fd < 0 ? epoll_create1(EPOLL_CLOEXEC) : -1;
     talloc_set_destructor(srv, srv_destructor);
     store_group_set_hook(k->store, kcm_srv_group_done, srv);
     return srv;

@@ -39,6 +39,8 @@ enum store_rc store_tx_end(struct store *st, int err);
 size_t store_owner_hash(const struct store_owner_key *k);
 struct store_cred *store_cred_new(TALLOC_CTX *ctx, const uint8_t *bytes, size_t len,
                                   const uint8_t *uuid);
+/* The same for a cred the caller has parsed already (its view is copied, not re-parsed). */
+struct store_cred *store_cred_new_parsed(TALLOC_CTX *ctx, const struct kcm_cred *parsed);
 struct util_secbuf *store_princ_copy(TALLOC_CTX *ctx, const uint8_t *p, size_t len,
                                      struct kcm_princ *out);
 struct store_cache *store_cache_new(struct store_owner *o, const char *name, const uint8_t *uuid);

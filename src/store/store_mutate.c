@@ -160,6 +160,13 @@ enum store_rc store_cache_destroy(struct store *st, struct store_cache *c)
     return STORE_OK;
 }
 
+/* What a STORE replaces: a cred of the same client and server. One cache holds one client's
+ * tickets for many services, so the servers are compared first: they usually differ. */
+static bool same_principals(const struct kcm_cred *a, const struct kcm_cred *b)
+{
+    return kcm_princ_eq(&a->server, &b->server) && kcm_princ_eq(&a->client, &b->client);
+}
+
 enum store_rc store_cred_add(struct store *st, struct store_cache *c, const struct kcm_cred *cred)
 {
     struct store_cred *cr;
@@ -169,8 +176,7 @@ enum store_rc store_cred_add(struct store *st, struct store_cache *c, const stru
     int err;
 
     for (struct store_cred *x = c->creds; x != NULL; x = x->next) {
-        if (kcm_princ_eq(&x->v.client, &cred->client) &&
-            kcm_princ_eq(&x->v.server, &cred->server)) {
+        if (same_principals(&x->v, cred)) {
             remove_bytes += x->blob->len;
             remove_n++;
         }
@@ -181,15 +187,16 @@ enum store_rc store_cred_add(struct store *st, struct store_cache *c, const stru
     if (!owner_bytes_ok(st, c->owner, cred->raw.len, remove_bytes)) {
         return STORE_LIMIT_BYTES;
     }
-    cr = store_cred_new(c, cred->raw.p, cred->raw.len, NULL);
+    cr = store_cred_new_parsed(c, cred);
     if (cr == NULL) {
         return STORE_NOMEM;
     }
     cr->seq = c->next_seq;
     err = store_tx_begin(st);
-    for (struct store_cred *x = c->creds; x != NULL && err == 0; x = x->next) {
-        if (kcm_princ_eq(&x->v.client, &cred->client) &&
-            kcm_princ_eq(&x->v.server, &cred->server)) {
+    /* Filling a cache (the common case) replaces nothing: no second or third scan. */
+    for (struct store_cred *x = remove_n > 0 ? c->creds : NULL; x != NULL && err == 0;
+         x = x->next) {
+        if (same_principals(&x->v, cred)) {
             err = P(st, del_cred, c, x);
         }
     }
@@ -201,10 +208,9 @@ enum store_rc store_cred_add(struct store *st, struct store_cache *c, const stru
         talloc_free(cr);
         return rc;
     }
-    for (struct store_cred *x = c->creds, *next; x != NULL; x = next) {
+    for (struct store_cred *x = remove_n > 0 ? c->creds : NULL, *next; x != NULL; x = next) {
         next = x->next;
-        if (kcm_princ_eq(&x->v.client, &cred->client) &&
-            kcm_princ_eq(&x->v.server, &cred->server)) {
+        if (same_principals(&x->v, cred)) {
             cred_unlink(c, x);
             talloc_free(x);
         }
@@ -310,7 +316,7 @@ enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const
             rc = STORE_INVALID;
             break;
         }
-        cr = store_cred_new(tmp, v.raw.p, v.raw.len, NULL);
+        cr = store_cred_new_parsed(tmp, &v);
         if (cr == NULL) {
             rc = STORE_NOMEM;
             break;

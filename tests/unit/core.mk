@@ -4,6 +4,7 @@ CORE_UNIT_TESTS = \
 	tests/unit/test_codec \
 	tests/unit/test_store \
 	tests/unit/test_ops \
+	tests/unit/test_kcm_srv \
 	tests/unit/test_access \
 	tests/unit/test_secmem \
 	tests/unit/test_config
@@ -21,6 +22,10 @@ tests_unit_test_store_LDADD = $(UNIT_LIBS)
 tests_unit_test_ops_SOURCES = tests/unit/test_ops.c tests/unit/unit_common.h
 tests_unit_test_ops_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ops_LDADD = $(UNIT_LIBS)
+
+tests_unit_test_kcm_srv_SOURCES = tests/unit/test_kcm_srv.c tests/unit/unit_common.h
+tests_unit_test_kcm_srv_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_kcm_srv_LDADD = $(UNIT_LIBS)
 
 tests_unit_test_access_SOURCES = tests/unit/test_access.c tests/unit/unit_common.h
 tests_unit_test_access_CFLAGS = $(UNIT_CFLAGS)

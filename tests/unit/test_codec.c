@@ -803,6 +803,71 @@ static void test_cred_views(void **state)
     assert_false(kcm_cred_from_bytes(b.buf, b.len - 1, &v));
 }
 
+/* Views that are the same bytes of the same buffer. */
+static void assert_view_same(struct util_data got, struct util_data want)
+{
+    assert_int_equal(got.len, want.len);
+    assert_ptr_equal(got.p, want.p);
+}
+
+static void assert_princ_same(const struct kcm_princ *got, const struct kcm_princ *want)
+{
+    assert_int_equal(got->name_type, want->name_type);
+    assert_int_equal(got->ncomps, want->ncomps);
+    assert_view_same(got->realm, want->realm);
+    assert_view_same(got->comps, want->comps);
+    assert_view_same(got->raw, want->raw);
+}
+
+/* kcm_cred_rebase equals parsing the copy: every view, at the same offset, in the copy only. */
+static void test_cred_rebase(void **state)
+{
+    static struct tc_blob b;
+    static uint8_t copy[sizeof(b.buf)];
+    struct tc_cred full = tc_cred_std("alice/admin@R", "host/x.example@S", 5000);
+    struct tc_cred bare = tc_cred_std("alice@R", "krbtgt/R@R", 5000);
+    const struct tc_cred *cases[] = { &full, &bare };
+    struct kcm_cred parsed, moved, reparsed;
+
+    (void)state;
+    full.naddrs = 2;
+    full.addrs[0] = (struct tc_ad){ 2, "ADDR" };
+    full.addrs[1] = (struct tc_ad){ 24, "ADDR6-BYTES" };
+    full.nauth = 1;
+    full.auth[0] = (struct tc_ad){ 1, "AUTHDATA" };
+    full.second_ticket = "SECOND";
+    full.is_skey = 1;
+    bare.key = "";
+    bare.ticket = "";
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* The cred sits after a request header, as in a STORE frame. */
+        size_t off = 37;
+        tc_cred_bytes(&b, cases[i]);
+        memmove(b.buf + off, b.buf, b.len);
+        memset(b.buf, 'h', off);
+        assert_true(kcm_cred_from_bytes(b.buf + off, b.len, &parsed));
+        memcpy(copy, b.buf + off, b.len);
+        moved = parsed;
+        kcm_cred_rebase(&moved, copy);
+        assert_true(kcm_cred_from_bytes(copy, b.len, &reparsed));
+        assert_princ_same(&moved.client, &reparsed.client);
+        assert_princ_same(&moved.server, &reparsed.server);
+        assert_int_equal(moved.key.enctype, reparsed.key.enctype);
+        assert_view_same(moved.key.key, reparsed.key.key);
+        assert_view_same(moved.addrs, reparsed.addrs);
+        assert_view_same(moved.authdata, reparsed.authdata);
+        assert_view_same(moved.ticket, reparsed.ticket);
+        assert_view_same(moved.second_ticket, reparsed.second_ticket);
+        assert_view_same(moved.raw, reparsed.raw);
+        assert_ptr_equal(moved.raw.p, copy);
+        assert_int_equal(moved.authtime, reparsed.authtime);
+        assert_int_equal(moved.endtime, reparsed.endtime);
+        assert_int_equal(moved.renew_till, reparsed.renew_till);
+        assert_int_equal(moved.is_skey, reparsed.is_skey);
+        assert_int_equal(moved.ticket_flags, reparsed.ticket_flags);
+    }
+}
+
 /* ---- kcm_cred_match: MIT krb5int_cc_creds_match_request ---- */
 
 struct match_env {
@@ -1238,6 +1303,7 @@ int main(void)
         cmocka_unit_test(test_match_times),
         cmocka_unit_test(test_match_authdata),
         cmocka_unit_test(test_match_2nd_tkt_keytype),
+        cmocka_unit_test(test_cred_rebase),
         cmocka_unit_test(test_match_golden),
         cmocka_unit_test(test_reply_framing),
         cmocka_unit_test(test_reply_too_big),

@@ -302,6 +302,32 @@ static void test_secbuf_adopt(void **state)
     assert_int_equal(s2.used_bytes, s0.used_bytes);
 }
 
+/* Every size up to the largest class gets the smallest class (32, 48, 64, 96, ... 64 KiB) that
+ * holds it and the 16-byte slot header; beyond that, whole pages. */
+static void test_footprint_classes(void **state)
+{
+    size_t classes[2 * (16 - 5) + 1];
+    size_t nclasses = 0;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+    (void)state;
+    for (unsigned s = 5; s <= 16; s++) {
+        classes[nclasses++] = (size_t)1 << s;
+        if (s < 16) {
+            classes[nclasses++] = ((size_t)1 << s) + ((size_t)1 << (s - 1));
+        }
+    }
+    for (size_t n = 0, i = 0; n + 16 <= 65536; n++) {
+        while (classes[i] < n + 16) {
+            i++;
+        }
+        if (util_secmem_footprint(n) != classes[i]) {
+            fail_msg("footprint(%zu) = %zu, want %zu", n, util_secmem_footprint(n), classes[i]);
+        }
+    }
+    assert_int_equal(util_secmem_footprint(65536 - 16 + 1), 65536 + pg);
+}
+
 /* Secrets are not readable in a forked child (MADV_WIPEONFORK, or a secretmem mapping). */
 static void test_fork(void **state)
 {
@@ -499,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_secbuf),
         cmocka_unit_test(test_secbuf_adopt),
+        cmocka_unit_test(test_footprint_classes),
         cmocka_unit_test(test_fork),
         cmocka_unit_test(test_fallback_mmap),
         cmocka_unit_test(test_threads),

@@ -120,6 +120,26 @@ static size_t count_creds(const struct store_cache *c)
     return n;
 }
 
+static void assert_in_blob(const struct store_cred *cr, struct util_data d)
+{
+    const uint8_t *lo = cr->blob->p;
+
+    assert_true(d.p >= lo && d.p + d.len <= lo + cr->blob->len);
+}
+
+/* A cred's parsed view reads its own secure copy, never the request it came from. */
+static void check_views(const struct store_cred *cr)
+{
+    assert_ptr_equal(cr->v.raw.p, cr->blob->p);
+    assert_int_equal(cr->v.raw.len, cr->blob->len);
+    assert_in_blob(cr, cr->v.client.raw);
+    assert_in_blob(cr, cr->v.client.realm);
+    assert_in_blob(cr, cr->v.server.comps);
+    assert_in_blob(cr, cr->v.key.key);
+    assert_in_blob(cr, cr->v.ticket);
+    assert_in_blob(cr, cr->v.second_ticket);
+}
+
 /* Owner and cache byte counters must equal what is actually held. */
 static void check_accounting(const struct store_owner *o)
 {
@@ -130,6 +150,7 @@ static void check_accounting(const struct store_owner *o)
         size_t cbytes = c->princ_blob != NULL ? c->princ_blob->len : 0;
         for (const struct store_cred *cr = c->creds; cr != NULL; cr = cr->next) {
             cbytes += cr->blob->len;
+            check_views(cr);
         }
         assert_int_equal(c->bytes, cbytes);
         (void)count_creds(c);
