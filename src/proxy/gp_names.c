@@ -47,6 +47,9 @@ struct names_ctx {
      * stats a file at most once a second, so a context made in that second may have been
      * made from the old text; it is made once more in a later second. */
     time_t recheck;
+    /* The second the files were last stat'ed: as MIT's profile, at most once a second (an
+     * accept asks twice, and a fresh context would not see a change sooner). */
+    time_t checked;
     size_t nfiles;
     char *files[GP_MAX_PROFILES];
     struct gp_file_stamp st[GP_MAX_PROFILES];
@@ -119,9 +122,13 @@ krb5_context gp_names_k5(void)
         names_files(n);
         pthread_setspecific(names_key, n);
     }
-    /* Stamps before the context: a change after them is seen by the next call. */
-    changed = names_changed(n) || n->k5 == NULL;
+    /* Stamps before the context: a change after them is seen by the next check. */
     now = time(NULL);
+    changed = n->k5 == NULL;
+    if (now != n->checked) {
+        n->checked = now;
+        changed = names_changed(n) || changed;
+    }
     if (!changed && (n->recheck == 0 || now <= n->recheck)) {
         return n->k5;
     }
