@@ -34,8 +34,7 @@ int gp_names_export(TALLOC_CTX *m, const void *disp, size_t len, octet_string *o
 
 /* A krb5 principal's gssx_name as the lucid reply carries it (display, type, exported; no
  * composite name), identical to what gss_display_name and gss_export_name give. */
-int gp_names_princ_to_gssx(TALLOC_CTX *m, krb5_context k, krb5_const_principal p,
-                           gssx_name *x);
+int gp_names_princ_to_gssx(TALLOC_CTX *m, krb5_context k, krb5_const_principal p, gssx_name *x);
 
 /* The ticket's server principal of a krb5 GSS initial context token (an AP-REQ), which MIT's
  * acceptor takes as the context's acceptor name; NULL if the token is not one. */
