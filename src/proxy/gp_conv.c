@@ -1,6 +1,6 @@
 /* Conversions between gssx_* (XDR) and GSSAPI types; context export (MIT token or lucid). */
 #include "config.h"
-#include "proxy/gp_proc.h"
+#include "proxy/gp_names.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -325,15 +325,59 @@ uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export ty
 uint32_t gp_ctx_to_gssx_src(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                             gss_ctx_id_t *ctx, gss_name_t known_src, gssx_ctx *out)
 {
+    return gp_ctx_to_gssx_accept(min, gc, type, ctx, known_src, NULL, out);
+}
+
+/* The kernel's names without GSSAPI name calls (each makes a krb5 context): the source's
+ * exported form is built from its display form, the acceptor's name is the ticket's server
+ * (what MIT's acceptor takes) from the token. false: not possible, use GSSAPI. */
+static bool lucid_names(struct gp_call *gc, gss_name_t src, const gss_buffer_desc *in,
+                        gssx_ctx *out)
+{
+    krb5_context k = gp_names_k5();
+    krb5_principal server;
+    gss_buffer_desc b = GSS_C_EMPTY_BUFFER;
+    gss_OID type = GSS_C_NO_OID;
+    OM_uint32 tmp;
+    int r;
+
+    if (k == NULL || (server = gp_names_ticket_server(k, in)) == NULL) {
+        return false;
+    }
+    r = gp_names_princ_to_gssx(gc->mem, k, server, &out->targ_name);
+    krb5_free_principal(k, server);
+    if (r != 0 || gss_display_name(&tmp, src, &b, &type) != GSS_S_COMPLETE) {
+        memset(&out->targ_name, 0, sizeof(out->targ_name));
+        return false;
+    }
+    r = gp_buf_set(gc->mem, &out->src_name.display_name, b.value, b.length);
+    r = r != 0 ? r : gp_oid_to_gssx(gc->mem, type, &out->src_name.name_type);
+    r = r != 0 ? r : gp_names_export(gc->mem, b.value, b.length, &out->src_name.exported_name);
+    gss_release_buffer(&tmp, &b);
+    if (r != 0) {
+        memset(&out->targ_name, 0, sizeof(out->targ_name));
+        memset(&out->src_name, 0, sizeof(out->src_name));
+        return false;
+    }
+    return true;
+}
+
+uint32_t gp_ctx_to_gssx_accept(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
+                               gss_ctx_id_t *ctx, gss_name_t known_src,
+                               const gss_buffer_desc *in, gssx_ctx *out)
+{
     gss_name_t src = GSS_C_NO_NAME, targ = GSS_C_NO_NAME;
     gss_OID mech = GSS_C_NO_OID;
     OM_uint32 lifetime = 0, flags = 0, tmp;
     int local = 0, open = 0;
     uint32_t maj;
+    bool named;
 
     memset(out, 0, sizeof(*out));
-    maj = gss_inquire_context(min, *ctx, known_src != GSS_C_NO_NAME ? NULL : &src, &targ,
-                              &lifetime, &mech, &flags, &local, &open);
+    named = type == GP_EXPORT_LUCID && known_src != GSS_C_NO_NAME && in != NULL &&
+            lucid_names(gc, known_src, in, out);
+    maj = gss_inquire_context(min, *ctx, known_src != GSS_C_NO_NAME ? NULL : &src,
+                              named ? NULL : &targ, &lifetime, &mech, &flags, &local, &open);
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
@@ -348,7 +392,7 @@ uint32_t gp_ctx_to_gssx_src(uint32_t *min, struct gp_call *gc, enum gp_ctx_expor
         goto done;
     }
     /* The kernel keeps no composite names: the lucid export has none. */
-    if (src != GSS_C_NO_NAME || known_src != GSS_C_NO_NAME) {
+    if (!named && (src != GSS_C_NO_NAME || known_src != GSS_C_NO_NAME)) {
         maj = name_to_gssx(min, gc->mem, src != GSS_C_NO_NAME ? src : known_src,
                            type != GP_EXPORT_LUCID, &out->src_name);
         if (maj != GSS_S_COMPLETE) {

@@ -1,7 +1,7 @@
 /* Per-worker-thread caches of the credential procedures: acceptor credentials from a
  * service's keytab, and linux_creds_v1 with its NSS answers (shared, kept 5 s). */
 #include "config.h"
-#include "proxy/gp_proc.h"
+#include "proxy/gp_names.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -28,43 +28,13 @@
  * acquisition. Keyed by configuration load, service, target uid and whether the service acts
  * as itself (krb5_principal applies); slots of an older load are released on the next lookup
  * after a reload; never shared between threads. */
-/* A file's identity and content version, as stat(2) tells it (ok: it could be read). */
-struct file_stamp {
-    bool ok;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
-
-static struct file_stamp file_stamp(const char *path)
-{
-    struct file_stamp fs = { 0 };
-    struct stat st;
-
-    if (stat(path, &st) == 0) {
-        fs.ok = true;
-        fs.dev = st.st_dev;
-        fs.ino = st.st_ino;
-        fs.size = st.st_size;
-        fs.mtime = st.st_mtim;
-    }
-    return fs;
-}
-
-static bool stamp_eq(const struct file_stamp *a, const struct file_stamp *b)
-{
-    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
 struct accept_slot {
     uint64_t generation;
     const struct gp_svc *svc;
     uid_t uid;
     bool self;
     char *keytab; /* expanded keytab path (malloc), or NULL: none named */
-    struct file_stamp kt; /* of the keytab file when the cred was acquired */
+    struct gp_file_stamp kt; /* of the keytab file when the cred was acquired */
     gss_cred_id_t cred;
 };
 
@@ -112,31 +82,19 @@ struct gp_accept_cache *gp_accept_cache(void)
     return c;
 }
 
-/* "FILE:/path" or "/path" -> the path; other keytab types have no file to watch. */
-static const char *keytab_file(const char *kt)
-{
-    if (kt == NULL) {
-        return NULL;
-    }
-    if (strncmp(kt, "FILE:", 5) == 0 || strncmp(kt, "WRFILE:", 7) == 0) {
-        return strchr(kt, ':') + 1;
-    }
-    return kt[0] == '/' ? kt : NULL;
-}
-
 static void keytab_stamp(struct accept_slot *sl)
 {
-    const char *f = keytab_file(sl->keytab);
-    struct file_stamp none = { 0 };
+    const char *f = gp_keytab_file(sl->keytab);
+    struct gp_file_stamp none = { 0 };
 
-    sl->kt = f != NULL ? file_stamp(f) : none;
+    sl->kt = f != NULL ? gp_file_stamp(f) : none;
 }
 
 /* The keytab the cred was acquired from is still the same file with the same content. */
 static bool keytab_unchanged(const struct accept_slot *sl)
 {
-    const char *f = keytab_file(sl->keytab);
-    struct file_stamp now;
+    const char *f = gp_keytab_file(sl->keytab);
+    struct gp_file_stamp now;
 
     if (sl->keytab == NULL) {
         return true; /* the default keytab: MIT resolves it per accept */
@@ -144,8 +102,8 @@ static bool keytab_unchanged(const struct accept_slot *sl)
     if (f == NULL) {
         return true; /* not a file (MEMORY:, KEYRING:...): read per accept anyway */
     }
-    now = file_stamp(f);
-    return stamp_eq(&now, &sl->kt);
+    now = gp_file_stamp(f);
+    return gp_file_stamp_eq(&now, &sl->kt);
 }
 
 /* A cached acceptor cred for this call, or NO_CREDENTIAL. Drops slots of older loads and slots
@@ -243,7 +201,7 @@ struct nss_entry {
     int ngroups;
     gid_t *groups; /* malloc */
     struct timespec expires;
-    struct file_stamp passwd, group;
+    struct gp_file_stamp passwd, group;
 };
 
 static struct {
@@ -258,8 +216,8 @@ static bool later(const struct timespec *a, const struct timespec *b)
 }
 
 /* Found: a talloc copy of the entry's values in *out (3 + n words), true. */
-static bool nss_cache_get(TALLOC_CTX *m, const char *user, const struct file_stamp *pw,
-                          const struct file_stamp *gr, const struct timespec *now,
+static bool nss_cache_get(TALLOC_CTX *m, const char *user, const struct gp_file_stamp *pw,
+                          const struct gp_file_stamp *gr, const struct timespec *now,
                           uint32_t **out, size_t *nwords)
 {
     bool found = false;
@@ -270,7 +228,8 @@ static bool nss_cache_get(TALLOC_CTX *m, const char *user, const struct file_sta
         if (e->groups == NULL || strcmp(e->name, user) != 0) {
             continue;
         }
-        if (later(now, &e->expires) || !stamp_eq(&e->passwd, pw) || !stamp_eq(&e->group, gr)) {
+        if (later(now, &e->expires) || !gp_file_stamp_eq(&e->passwd, pw) ||
+            !gp_file_stamp_eq(&e->group, gr)) {
             break;
         }
         *out = talloc_array(m, uint32_t, 3 + (size_t)e->ngroups);
@@ -290,8 +249,8 @@ static bool nss_cache_get(TALLOC_CTX *m, const char *user, const struct file_sta
     return found;
 }
 
-static void nss_cache_put(const char *user, const uint32_t *v, const struct file_stamp *pw,
-                          const struct file_stamp *gr, const struct timespec *now)
+static void nss_cache_put(const char *user, const uint32_t *v, const struct gp_file_stamp *pw,
+                          const struct gp_file_stamp *gr, const struct timespec *now)
 {
     struct nss_entry *e = NULL;
     gid_t *groups = malloc(sizeof(gid_t) * (v[2] > 0 ? v[2] : 1));
@@ -328,9 +287,43 @@ static void nss_cache_put(const char *user, const uint32_t *v, const struct file
 uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
                         octet_string *out)
 {
+    return gp_linux_creds_named(min, gc, name, mech, NULL, out);
+}
+
+/* The local name: from the display form with this thread's names context when the reply
+ * carries it (gss_localname would make and free a krb5 context), else, or when that cannot
+ * map it, through GSSAPI, which also consults the name's attributes (local-login-user). */
+static bool local_user(gss_name_t name, gss_const_OID mech, const gssx_name *disp, char *user,
+                       size_t usersz)
+{
     gss_buffer_desc lname = GSS_C_EMPTY_BUFFER;
+    gss_OID_desc type;
+    OM_uint32 tmp;
+    bool mapped = false;
+
+    if (disp != NULL) {
+        gp_oid_view(&type, &disp->name_type);
+        if (gss_oid_equal(&type, GSS_KRB5_NT_PRINCIPAL_NAME) &&
+            gp_names_localname(disp->display_name.octet_string_val,
+                               disp->display_name.octet_string_len, user, usersz) == 0) {
+            return true;
+        }
+    }
+    if (gss_localname(&tmp, name, (gss_OID)mech, &lname) == GSS_S_COMPLETE &&
+        lname.length > 0 && lname.length < usersz) {
+        memcpy(user, lname.value, lname.length);
+        user[lname.length] = '\0';
+        mapped = true;
+    }
+    gss_release_buffer(&tmp, &lname);
+    return mapped;
+}
+
+uint32_t gp_linux_creds_named(uint32_t *min, struct gp_call *gc, gss_name_t name,
+                              gss_const_OID mech, const gssx_name *disp, octet_string *out)
+{
     struct passwd pw, *res = NULL;
-    struct file_stamp pws, grs;
+    struct gp_file_stamp pws, grs;
     struct timespec now;
     char pwbuf[4096];
     char user[256];
@@ -338,23 +331,13 @@ uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_
     size_t nwords = 0;
     gid_t *groups = NULL;
     int ngroups = 64;
-    OM_uint32 tmp;
-    uint32_t maj;
-    bool mapped = false;
 
     *min = 0;
-    maj = gss_localname(&tmp, name, (gss_OID)mech, &lname);
-    if (maj == GSS_S_COMPLETE && lname.length > 0 && lname.length < sizeof(user)) {
-        memcpy(user, lname.value, lname.length);
-        user[lname.length] = '\0';
-        mapped = true;
-    }
-    gss_release_buffer(&tmp, &lname);
-    if (mapped) {
+    if (local_user(name, mech, disp, user, sizeof(user))) {
         /* Stamps first: a change after them is seen by the next call. */
         clock_gettime(CLOCK_MONOTONIC, &now);
-        pws = file_stamp("/etc/passwd");
-        grs = file_stamp("/etc/group");
+        pws = gp_file_stamp("/etc/passwd");
+        grs = gp_file_stamp("/etc/group");
         if (nss_cache_get(gc->mem, user, &pws, &grs, &now, &v, &nwords)) {
             out->octet_string_val = (char *)v;
             out->octet_string_len = (u_int)(nwords * 4);

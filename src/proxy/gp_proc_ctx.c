@@ -1,7 +1,7 @@
 /* INIT_SEC_CONTEXT and ACCEPT_SEC_CONTEXT: stateless, every leg imports the exported context
  * of the previous one. */
 #include "config.h"
-#include "proxy/gp_proc.h"
+#include "proxy/gp_names.h"
 
 #include <errno.h>
 #include <string.h>
@@ -292,8 +292,8 @@ int gp_proc_accept_sec_context(struct gp_call *gc, void *argp, void *resp)
     if (maj == GSS_S_COMPLETE || maj == GSS_S_CONTINUE_NEEDED) {
         uint32_t emaj, emin;
         res->context_handle = talloc_zero(gc->mem, gssx_ctx);
-        emaj = gp_ctx_to_gssx_src(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
-                                  &ctx, src, res->context_handle);
+        emaj = gp_ctx_to_gssx_accept(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
+                                     &ctx, src, &in, res->context_handle);
         if (emaj == GSS_S_COMPLETE && type == GP_EXPORT_LUCID &&
             res->context_handle->src_name.display_name.octet_string_len > KERNEL_MAX_PRINC) {
             emaj = GSS_S_FAILURE;
@@ -307,7 +307,11 @@ int gp_proc_accept_sec_context(struct gp_call *gc, void *argp, void *resp)
     }
     if (maj == GSS_S_COMPLETE && want_creds) {
         octet_string v = { 0, NULL };
-        uint32_t cmaj = gp_linux_creds(&min, gc, src, mech, &v);
+        /* The reply's display form of src spares gss_localname's krb5 context. */
+        uint32_t cmaj = gp_linux_creds_named(&min, gc, src, mech,
+                                             res->context_handle != NULL
+                                                 ? &res->context_handle->src_name : NULL,
+                                             &v);
         if (cmaj != GSS_S_COMPLETE ||
             gp_opt_add(gc->mem, &res->options.options_val, &res->options.options_len,
                        GP_OPT_LINUX_CREDS_V1, v.octet_string_val, v.octet_string_len) != 0) {

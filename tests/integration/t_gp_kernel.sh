@@ -50,6 +50,42 @@ fi
 printf '%s\n' "$OUT" | grep -q "lucid=52B flags=0x2 enctype=18" || fail "aes256 lucid layout"
 log "8 kernel accepts: lucid keys equal the initiator's, creds mapped and unmapped"
 
+# The names of the reply byte for byte as MIT's gss_display_name/gss_export_name give them (and
+# gssproxy sends them): cachetd builds them from the principals, the acceptor's from the ticket.
+cat >"$T/names.py" <<'EOF2'
+import sys
+sys.path.insert(0, sys.argv[1])
+import gpkernel as g
+names = []
+def skip_name(r, keep_display=False):
+    f = [r.opaque() for _ in range(4)]
+    nattrs = r.u32()
+    names.append(f + [nattrs, len(r.options())])
+    return f[0]
+g.skip_name = skip_name
+c = g.Conn(sys.argv[2])
+tok = g.read_tokens(sys.argv[3])[0]["token"]
+c.send(g.record(g.call_header(5, g.ACCEPT) + g.kernel_accept_args(tok)))
+xid, stat, body = g.parse_reply(c.recv_record())
+res = g.decode_accept(body)
+assert res["major"] == 0 and len(names) == 2, (res["major"], len(names))
+oid = bytes.fromhex("2a864886f712010202")
+nt_principal = bytes.fromhex("2a864886f71201020201")
+for (disp, ntype, exp, comp, nattrs, next_), want in zip(names, sys.argv[4:6]):
+    want = want.encode()
+    assert disp == want, (disp, want)
+    assert ntype == nt_principal, ntype.hex()
+    assert exp == b"\x04\x01\x00\x0b\x06\x09" + oid + len(want).to_bytes(4, "big") + want, exp
+    assert comp == b"" and nattrs == 0 and next_ == 0
+    print("name %s: display, type, exported name as GSSAPI's" % want.decode())
+EOF2
+export KRB5CCNAME=FILE:$T/daemon.cc
+"$GP_PAIR" token host@localhost 1 >"$T/names-tok" || fail "token generation"
+ok python3 "$T/names.py" "$IT_DIR" "$GP_KSOCK" "$T/names-tok" "daemon@$KDC_REALM" \
+    "$KDC_SERVICE@$KDC_REALM"
+assert_out_contains "name $KDC_SERVICE@$KDC_REALM: display, type, exported name as GSSAPI's"
+log "source and acceptor names of the lucid reply as GSSAPI gives them"
+
 # 300 calls in flight on the one connection: over the per-uid in-flight limit (128), so the
 # server stops reading until calls finish; every call must still be answered.
 export KRB5CCNAME=FILE:$T/daemon.cc

@@ -1,6 +1,7 @@
 /* Unit tests for the pure parts of src/proxy: record marking, the RPC header codec and the
  * gssproxy.conf reader (files, NN-*.conf directory, precedence, matching, %U), and matching of
- * the kernel's connections (kernel threads: no executable). Plain C with
+ * the kernel's connections (kernel threads: no executable), and the kernel accept's names made
+ * without GSSAPI name calls against what MIT's GSSAPI gives. Plain C with
  * exit status (no cmocka needed): 0 pass, 1 fail. */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "common/util_peer.h"
 #include "common/util_secmem.h"
 #include "proxy/gp_conf.h"
+#include "proxy/gp_names.h"
 #include "proxy/gp_rpc.h"
 
 static int failures;
@@ -271,6 +273,263 @@ static void test_peer_stat(void)
     }
 }
 
+/* ---- names of the kernel's accept reply (gp_names.c) against MIT's GSSAPI ---- */
+
+static char names_conf[256];
+
+static void write_conf(const char *text)
+{
+    FILE *f = fopen(names_conf, "w");
+
+    CHECK(f != NULL);
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static bool buf_eq(const octet_string *o, const void *p, size_t n)
+{
+    return o->octet_string_len == n && (n == 0 || memcmp(o->octet_string_val, p, n) == 0);
+}
+
+static gss_name_t mech_name(const char *s)
+{
+    gss_buffer_desc b = { strlen(s), (void *)s };
+    gss_name_t n = GSS_C_NO_NAME, mn = GSS_C_NO_NAME;
+    OM_uint32 min;
+
+    if (gss_import_name(&min, &b, GSS_KRB5_NT_PRINCIPAL_NAME, &n) == GSS_S_COMPLETE) {
+        (void)gss_canonicalize_name(&min, n, (gss_OID)gss_mech_krb5, &mn);
+    }
+    gss_release_name(&min, &n);
+    return mn;
+}
+
+/* display, name type and exported name equal gss_display_name and gss_export_name's */
+static void test_names_gssx(void)
+{
+    static const char *princs[] = { "daemon@EX.COM", "nfs/server.ex.com@EX.COM",
+                                    "a\\/b/c@EX.COM", "us\\@er@EX.COM", "t\\tab@EX.COM",
+                                    "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS",
+                                    "\xc3\xbc\xc3\xb1@EX.COM", "x@" };
+    krb5_context k = gp_names_k5();
+    TALLOC_CTX *m = talloc_new(NULL);
+
+    CHECK(k != NULL);
+    for (size_t i = 0; k != NULL && i < sizeof(princs) / sizeof(princs[0]); i++) {
+        gss_buffer_desc disp = GSS_C_EMPTY_BUFFER, exp = GSS_C_EMPTY_BUFFER;
+        gss_name_t mn = mech_name(princs[i]);
+        krb5_principal p = NULL;
+        gss_OID type = GSS_C_NO_OID;
+        octet_string own;
+        gssx_name x;
+        OM_uint32 min;
+
+        CHECK(mn != GSS_C_NO_NAME && krb5_parse_name(k, princs[i], &p) == 0);
+        if (mn == GSS_C_NO_NAME || p == NULL) {
+            continue;
+        }
+        CHECK(gss_display_name(&min, mn, &disp, &type) == GSS_S_COMPLETE);
+        CHECK(gss_export_name(&min, mn, &exp) == GSS_S_COMPLETE);
+        CHECK(gp_names_princ_to_gssx(m, k, p, &x) == 0);
+        CHECK(buf_eq(&x.display_name, disp.value, disp.length));
+        CHECK(type != GSS_C_NO_OID && buf_eq(&x.name_type, type->elements, type->length));
+        CHECK(buf_eq(&x.exported_name, exp.value, exp.length));
+        CHECK(x.exported_composite_name.octet_string_len == 0);
+        CHECK(gp_names_export(m, disp.value, disp.length, &own) == 0 &&
+              buf_eq(&own, exp.value, exp.length));
+        if (i == 5) {
+            CHECK(gss_oid_equal(type, GSS_C_NT_ANONYMOUS));
+        }
+        krb5_free_principal(k, p);
+        gss_release_buffer(&min, &disp);
+        gss_release_buffer(&min, &exp);
+        gss_release_name(&min, &mn);
+    }
+    talloc_free(m);
+}
+
+/* gp_names_localname gives what gss_localname gives (want: the expected local name, NULL:
+ * unmapped), with the configuration in names_conf at the time. */
+static void check_localname(const char *princ, const char *want)
+{
+    gss_buffer_desc ln = GSS_C_EMPTY_BUFFER;
+    gss_name_t mn = mech_name(princ);
+    char user[256] = "";
+    OM_uint32 min, maj;
+    int r;
+
+    CHECK(mn != GSS_C_NO_NAME);
+    maj = gss_localname(&min, mn, (gss_OID)gss_mech_krb5, &ln);
+    r = gp_names_localname(princ, strlen(princ), user, sizeof(user));
+    if (want != NULL) {
+        CHECK(maj == GSS_S_COMPLETE && ln.length == strlen(want) &&
+              memcmp(ln.value, want, ln.length) == 0);
+        if (r != 0 || strcmp(user, want) != 0) {
+            fprintf(stderr, "localname %s: '%s' (%d), want '%s'\n", princ, user, r, want);
+        }
+        CHECK(r == 0 && strcmp(user, want) == 0);
+    } else {
+        CHECK(GSS_ERROR(maj));
+        CHECK(r != 0);
+    }
+    gss_release_buffer(&min, &ln);
+    gss_release_name(&min, &mn);
+}
+
+/* auth_to_local through the long-lived names context, and krb5.conf changes seen as with a
+ * fresh context: a localauth module disabled (loaded once per context) and the default realm
+ * (kept in the context once looked up). */
+static void test_names_localname(void)
+{
+    static const char base[] = "[libdefaults]\n  default_realm = EX.COM\n"
+                               "[realms]\n  EX.COM = {\n    auth_to_local_names = {\n"
+                               "      alice = amap\n    }\n"
+                               "    auth_to_local = RULE:[2:$1;$2](^nfs;.*)s/.*/nfsuser/\n"
+                               "    auth_to_local = DEFAULT\n  }\n";
+
+    write_conf(base);
+    check_localname("alice@EX.COM", "amap");
+    check_localname("bob@EX.COM", "bob");
+    check_localname("nfs/h.ex.com@EX.COM", "nfsuser");
+    check_localname("carol@OTHER.COM", NULL);
+    check_localname("host/h.ex.com@EX.COM", NULL);
+    /* MIT's profile looks at the file at most once a second: wait for it, as a fresh
+     * context would have to. */
+    sleep(2);
+    write_conf("[plugins]\n  localauth = {\n    disable = names\n  }\n"
+               "[libdefaults]\n  default_realm = OTHER.COM\n"
+               "[realms]\n  EX.COM = {\n    auth_to_local = DEFAULT\n  }\n");
+    sleep(2);
+    check_localname("alice@EX.COM", NULL);
+    check_localname("carol@OTHER.COM", "carol");
+    write_conf(base);
+    sleep(2);
+    check_localname("alice@EX.COM", "amap");
+    check_localname("carol@OTHER.COM", NULL);
+}
+
+/* A DER element: tag, definite length (short or two-byte long form), contents. */
+static size_t der(uint8_t *out, uint8_t tag, const uint8_t *c, size_t n)
+{
+    size_t h = 2;
+
+    out[0] = tag;
+    if (n < 128) {
+        out[1] = (uint8_t)n;
+    } else {
+        out[1] = 0x82;
+        out[2] = (uint8_t)(n >> 8);
+        out[3] = (uint8_t)n;
+        h = 4;
+    }
+    memmove(out + h, c, n);
+    return h + n;
+}
+
+static size_t der_str(uint8_t *out, uint8_t tag, const char *s)
+{
+    return der(out, tag, (const uint8_t *)s, strlen(s));
+}
+
+/* An RFC 4121 initial context token around an AP-REQ for host/h.ex.com@EX.COM. */
+static size_t ap_req_token(uint8_t *tok, const uint8_t tok_id[2])
+{
+    static const uint8_t oid[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02 };
+    static const uint8_t five[] = { 0x02, 0x01, 0x05 }, fourteen[] = { 0x02, 0x01, 0x0e };
+    static const uint8_t opts[] = { 0x03, 0x05, 0x00, 0x20, 0x00, 0x00, 0x00 };
+    static const uint8_t enc[] = { 0x30, 0x0b, 0xa0, 0x03, 0x02, 0x01, 0x12,
+                                   0xa2, 0x04, 0x04, 0x02, 0xde, 0xad };
+    uint8_t a[1024], b[1024], c[1024];
+    size_t n = 0, m = 0, l;
+
+    l = der_str(c, 0x1b, "host");
+    l += der_str(c + l, 0x1b, "h.ex.com");
+    m = der(b, 0x30, c, l);                                  /* name-string */
+    l = der(c, 0xa0, (const uint8_t[]){ 0x02, 0x01, 0x03 }, 3);
+    l += der(c + l, 0xa1, b, m);
+    m = der(b, 0x30, c, l);                                  /* PrincipalName */
+    n = der(a, 0xa0, five, 3);
+    l = der_str(c, 0x1b, "EX.COM");
+    n += der(a + n, 0xa1, c, l);
+    n += der(a + n, 0xa2, b, m);
+    n += der(a + n, 0xa3, enc, sizeof(enc));
+    m = der(b, 0x30, a, n);
+    l = der(c, 0x61, b, m);                                  /* Ticket */
+    n = der(a, 0xa0, five, 3);
+    n += der(a + n, 0xa1, fourteen, 3);
+    n += der(a + n, 0xa2, opts, sizeof(opts));
+    n += der(a + n, 0xa3, c, l);
+    n += der(a + n, 0xa4, enc, sizeof(enc));
+    m = der(b, 0x30, a, n);
+    l = der(c, 0x6e, b, m);                                  /* AP-REQ */
+    n = der(a, 0x06, oid, sizeof(oid));
+    memcpy(a + n, tok_id, 2);
+    memcpy(a + n + 2, c, l);
+    return der(tok, 0x60, a, n + 2 + l);
+}
+
+static void test_names_ticket_server(void)
+{
+    krb5_context k = gp_names_k5();
+    uint8_t tok[2048];
+    size_t n = ap_req_token(tok, (const uint8_t[]){ 0x01, 0x00 });
+    gss_buffer_desc b = { n, tok };
+    krb5_principal p;
+    char *s = NULL;
+
+    CHECK(k != NULL);
+    if (k == NULL) {
+        return;
+    }
+    p = gp_names_ticket_server(k, &b);
+    CHECK(p != NULL && krb5_unparse_name(k, p, &s) == 0 && strcmp(s, "host/h.ex.com@EX.COM") == 0);
+    krb5_free_unparsed_name(k, s);
+    krb5_free_principal(k, p);
+    /* Every truncation, a wrong TOK_ID (an AP-REP) and a wrong outer tag give no name. */
+    for (size_t l = 0; l < n; l++) {
+        gss_buffer_desc t = { l, tok };
+        p = gp_names_ticket_server(k, &t);
+        CHECK(p == NULL);
+        krb5_free_principal(k, p);
+    }
+    /* Any byte changed to a length-ish or tag-ish value: no crash (valgrind/ASan see reads
+     * past the token), and a name only if it still decodes. */
+    for (size_t i = 0; i < n; i++) {
+        static const uint8_t vals[] = { 0x00, 0x01, 0x7f, 0x80, 0x81, 0x82, 0x84, 0x85, 0xff };
+        uint8_t copy[2048];
+        for (size_t v = 0; v < sizeof(vals); v++) {
+            gss_buffer_desc t = { n, copy };
+            memcpy(copy, tok, n);
+            copy[i] = vals[v];
+            krb5_free_principal(k, gp_names_ticket_server(k, &t));
+        }
+    }
+    b.length = ap_req_token(tok, (const uint8_t[]){ 0x02, 0x00 });
+    CHECK(gp_names_ticket_server(k, &b) == NULL);
+    tok[0] = 0x61;
+    CHECK(gp_names_ticket_server(k, &b) == NULL);
+}
+
+static void test_names(void)
+{
+    char dir[] = "/tmp/test_gp_names.XXXXXX";
+
+    if (mkdtemp(dir) == NULL) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    snprintf(names_conf, sizeof(names_conf), "%s/krb5.conf", dir);
+    write_conf("[libdefaults]\n  default_realm = EX.COM\n");
+    setenv("KRB5_CONFIG", names_conf, 1);
+    test_names_gssx();
+    test_names_ticket_server();
+    test_names_localname();
+    unlink(names_conf);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const char *why;
@@ -282,6 +541,7 @@ int main(void)
     test_conf();
     test_kernel_match();
     test_peer_stat();
+    test_names();
     if (failures) {
         fprintf(stderr, "test_gp: %d failures\n", failures);
         return 1;
