@@ -29,7 +29,8 @@ static krb5_keyblock handle_key(const struct gp_svc *s)
 
 /* gssproxy's padding: enctypes whose ciphertext does not grow with one more byte pad
  * internally; those get >= 8 explicit bytes of value P up to the block boundary. */
-static int seal(struct gp_call *gc, const void *plain, size_t len, octet_string *out)
+static int seal(struct gp_call *gc, TALLOC_CTX *mem, const void *plain, size_t len,
+                octet_string *out)
 {
     krb5_keyblock kb = handle_key(gc->svc);
     size_t clen = 0, check = 0;
@@ -58,7 +59,7 @@ static int seal(struct gp_call *gc, const void *plain, size_t len, octet_string 
             }
         }
     }
-    in = util_secbuf_new(gc->mem, len + pad);
+    in = util_secbuf_new(mem, len + pad);
     if (in == NULL) {
         return ENOMEM;
     }
@@ -66,7 +67,7 @@ static int seal(struct gp_call *gc, const void *plain, size_t len, octet_string 
     memset(in->p + len, (int)pad, pad);
     din.data = (char *)in->p;
     din.length = (unsigned)(len + pad);
-    out->octet_string_val = talloc_size(gc->mem, clen);
+    out->octet_string_val = talloc_size(mem, clen);
     if (out->octet_string_val == NULL) {
         return ENOMEM;
     }
@@ -198,8 +199,8 @@ bool gp_cred_usage_excludes(const struct gp_call *gc, const gssx_cred *handle,
 /* For the krb5 element (the only mechanism served) one inquiry gives the name, lifetimes and
  * usage; the cred's name and the element's MN are the same name, converted once: every
  * GSSAPI call here makes a krb5 context inside MIT's mech. */
-static uint32_t cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
-                            const gss_buffer_desc *tok_in, gssx_cred *out)
+static uint32_t cred_export(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
+                            gss_cred_id_t *cred, const gss_buffer_desc *tok_in, gssx_cred *out)
 {
     gss_name_t name = GSS_C_NO_NAME;
     gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
@@ -214,19 +215,19 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cr
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
-    maj = gp_name_to_gssx(min, gc->mem, name, &out->desired_name);
+    maj = gp_name_to_gssx(min, mem, name, &out->desired_name);
     gss_release_name(&tmp, &name);
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
-    el = out->elements.elements_val = talloc_zero(gc->mem, gssx_cred_element);
+    el = out->elements.elements_val = talloc_zero(mem, gssx_cred_element);
     if (el == NULL) {
         *min = ENOMEM;
         return GSS_S_FAILURE;
     }
     out->elements.elements_len = 1;
     el->MN = out->desired_name; /* the XDR tree is talloc'd and freed as a whole, not per field */
-    (void)gp_oid_to_gssx(gc->mem, gss_mech_krb5, &el->mech);
+    (void)gp_oid_to_gssx(mem, gss_mech_krb5, &el->mech);
     el->cred_usage = usage == GSS_C_INITIATE ? GSSX_C_INITIATE
                                              : (usage == GSS_C_ACCEPT ? GSSX_C_ACCEPT
                                                                       : GSSX_C_BOTH);
@@ -239,7 +240,7 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cr
         }
         tok_in = &tok;
     }
-    r = seal(gc, tok_in->value, tok_in->length, &out->cred_handle_reference);
+    r = seal(gc, mem, tok_in->value, tok_in->length, &out->cred_handle_reference);
     if (tok.value != NULL) {
         explicit_bzero(tok.value, tok.length);
         gss_release_buffer(&tmp, &tok);
@@ -258,13 +259,19 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cr
 
 uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred, gssx_cred *out)
 {
-    return cred_export(min, gc, cred, NULL, out);
+    return cred_export(min, gc, gc->mem, cred, NULL, out);
 }
 
 uint32_t gp_cred_export_token(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                               const gss_buffer_desc *tok, gssx_cred *out)
 {
-    return cred_export(min, gc, cred, tok, out);
+    return cred_export(min, gc, gc->mem, cred, tok, out);
+}
+
+uint32_t gp_cred_export_into(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
+                             gss_cred_id_t *cred, gssx_cred *out)
+{
+    return cred_export(min, gc, mem, cred, NULL, out);
 }
 
 static void set_cred_options(const gssx_cred *in, gss_cred_id_t cred)

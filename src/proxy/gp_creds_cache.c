@@ -36,6 +36,7 @@ struct accept_slot {
     char *keytab; /* expanded keytab path (malloc), or NULL: none named */
     struct gp_file_stamp kt; /* of the keytab file when the cred was acquired */
     gss_cred_id_t cred;
+    gssx_cred *handle; /* its sealed export, made once (own talloc tree), or NULL */
 };
 
 struct gp_accept_cache {
@@ -52,7 +53,43 @@ static void slot_clear(struct accept_slot *sl)
 
     gss_release_cred(&tmp, &sl->cred);
     free(sl->keytab);
+    talloc_free(sl->handle);
     memset(sl, 0, sizeof(*sl));
+}
+
+gssx_cred *gp_accept_cache_handle(struct gp_call *gc, gss_cred_id_t cred, uint32_t *maj,
+                                  uint32_t *min)
+{
+    struct gp_accept_cache *c = gp_accept_cache();
+    struct accept_slot *sl = NULL;
+    gss_cred_id_t tmp = cred;
+    gssx_cred *h;
+
+    *maj = GSS_S_COMPLETE;
+    *min = 0;
+    for (unsigned i = 0; c != NULL && i < ACCEPT_CACHE_SLOTS && sl == NULL; i++) {
+        if (cred != GSS_C_NO_CREDENTIAL && c->slot[i].cred == cred) {
+            sl = &c->slot[i];
+        }
+    }
+    if (sl == NULL) {
+        return NULL;
+    }
+    if (sl->handle != NULL) {
+        return sl->handle;
+    }
+    h = talloc_zero(NULL, gssx_cred);
+    if (h == NULL) {
+        return NULL;
+    }
+    /* The export "releases" tmp: a cached cred stays. */
+    *maj = gp_cred_export_into(min, gc, h, &tmp, h);
+    if (*maj != GSS_S_COMPLETE) {
+        talloc_free(h);
+        return NULL;
+    }
+    sl->handle = h;
+    return h;
 }
 
 static void accept_cache_free(void *p)

@@ -93,6 +93,9 @@ void gp_wipe_cred(gssx_cred *c);
 /* ---- credentials (gp_creds.c; release, is_cached, linux_creds: gp_creds_cache.c) ---- */
 uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                         gssx_cred *out);
+/* The same, allocated on mem instead of the call's tree (a cache's own context). */
+uint32_t gp_cred_export_into(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
+                             gss_cred_id_t *cred, gssx_cred *out);
 /* The same with cred's gss_export_cred token already made by the caller. */
 uint32_t gp_cred_export_token(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                               const gss_buffer_desc *tok, gssx_cred *out);
@@ -142,6 +145,12 @@ gss_cred_id_t gp_accept_cache_get(struct gp_accept_cache *c, const struct gp_cal
 /* Keep cred (acquired from keytab, or the default one when NULL); the cache then owns it. */
 void gp_accept_cache_put(struct gp_accept_cache *c, const struct gp_call *gc, uid_t uid,
                          bool self, const char *keytab, gss_cred_id_t cred);
+/* The sealed handle of this thread's cached acceptor cred, made on first use and then given
+ * out again (it lives as long as the cached cred); NULL (with *maj, *min) if it cannot be
+ * made. */
+gssx_cred *gp_accept_cache_handle(struct gp_call *gc, gss_cred_id_t cred, uint32_t *maj,
+                                  uint32_t *min);
+
 
 /* ---- procedures ---- */
 typedef int (*gp_proc_fn)(struct gp_call *gc, void *arg, void *res);

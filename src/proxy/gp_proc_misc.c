@@ -282,6 +282,14 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
     if (maj != GSS_S_COMPLETE) {
         goto done;
     }
+    if (gp_cred_is_cached(cred)) {
+        /* A cached acceptor cred: its handle is made once and given out again. */
+        res->output_cred_handle = gp_accept_cache_handle(gc, cred, &maj, &min);
+        if (res->output_cred_handle != NULL || maj != GSS_S_COMPLETE) {
+            util_log(UTIL_LOG_DEBUG, "gssproxy: ACQUIRE_CRED: the cached acceptor cred's handle");
+            goto done;
+        }
+    }
 export:
     res->output_cred_handle = talloc_zero(gc->mem, gssx_cred);
     maj = gp_cred_export(&min, gc, &cred, res->output_cred_handle);
