@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "common/util_log.h"
 #include "common/util_secmem.h"
@@ -131,7 +132,11 @@ static int unseal(struct gp_call *gc, const octet_string *in, struct util_secbuf
  * JSON parse and several krb5 contexts. A cred's usage is sealed into its handle, so the entry
  * holds for those bytes; a hash collision can only make cachetd acquire anew, as for a handle
  * that does not decrypt. Shared by the workers (the call that seals is rarely the one that
- * gets the handle back). */
+ * gets the handle back).
+ * A handle whose tickets travel by value (the call's private MEMORY ccache) also keeps its
+ * initiator lifetime: the interposer sends it back with the next initiator ACQUIRE_CRED, which
+ * then hands it back as still good without decrypting and importing it. A collision there
+ * only returns the caller's own bytes to it. */
 #define USAGE_MEMO_SLOTS 256
 
 struct usage_memo {
@@ -140,6 +145,7 @@ struct usage_memo {
     uint64_t hash;
     u_int len;
     gss_cred_usage_t usage;
+    time_t init_end; /* tickets by value: when the initiator lifetime ends; else 0 */
 };
 
 static pthread_mutex_t usage_memo_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -157,11 +163,15 @@ static uint64_t handle_hash(const octet_string *h)
 }
 
 static void usage_memo_put(const struct gp_call *gc, const octet_string *h,
-                           gss_cred_usage_t usage)
+                           gss_cred_usage_t usage, OM_uint32 il)
 {
     uint64_t hash = handle_hash(h);
+    time_t end = 0;
     struct usage_memo *m;
 
+    if (gc->export_by_value && il != 0 && il != GSS_C_INDEFINITE) {
+        end = time(NULL) + (time_t)il;
+    }
     pthread_mutex_lock(&usage_memo_lock);
     m = &usage_memo[usage_memo_next++ % USAGE_MEMO_SLOTS];
     m->generation = gc->conf->generation;
@@ -169,18 +179,20 @@ static void usage_memo_put(const struct gp_call *gc, const octet_string *h,
     m->hash = hash;
     m->len = h->octet_string_len;
     m->usage = usage;
+    m->init_end = end;
     pthread_mutex_unlock(&usage_memo_lock);
 }
 
-bool gp_cred_usage_excludes(const struct gp_call *gc, const gssx_cred *handle,
-                            gss_cred_usage_t usage)
+enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_cred *handle,
+                                          gss_cred_usage_t usage)
 {
     const octet_string *h = &handle->cred_handle_reference;
+    enum gp_memo_verdict v = GP_MEMO_UNKNOWN;
+    time_t now = time(NULL);
     uint64_t hash;
-    bool excludes = false;
 
-    if (usage == GSS_C_BOTH || h->octet_string_len == 0) {
-        return false;
+    if (h->octet_string_len == 0) {
+        return GP_MEMO_UNKNOWN;
     }
     hash = handle_hash(h);
     pthread_mutex_lock(&usage_memo_lock);
@@ -188,12 +200,17 @@ bool gp_cred_usage_excludes(const struct gp_call *gc, const gssx_cred *handle,
         const struct usage_memo *m = &usage_memo[i];
         if (m->len == h->octet_string_len && m->hash == hash && m->svc == gc->svc &&
             m->generation == gc->conf->generation) {
-            excludes = m->usage != GSS_C_BOTH && m->usage != usage;
+            if (usage != GSS_C_BOTH && m->usage != GSS_C_BOTH && m->usage != usage) {
+                v = GP_MEMO_EXCLUDED;
+            } else if (usage == GSS_C_INITIATE && m->init_end > now &&
+                       (uint64_t)(m->init_end - now) >= gc->svc->min_lifetime) {
+                v = GP_MEMO_USABLE; /* as gp_cred_usable would find it */
+            }
             break;
         }
     }
     pthread_mutex_unlock(&usage_memo_lock);
-    return excludes;
+    return v;
 }
 
 /* For the krb5 element (the only mechanism served) one inquiry gives the name, lifetimes and
@@ -249,7 +266,7 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
         *min = (uint32_t)r;
         return GSS_S_FAILURE;
     }
-    usage_memo_put(gc, &out->cred_handle_reference, usage);
+    usage_memo_put(gc, &out->cred_handle_reference, usage, il);
     out->needs_release = FALSE;
     /* Stateless: the client holds the sealed cred; ours goes (unless cached). */
     gp_cred_release(cred);

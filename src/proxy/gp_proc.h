@@ -33,6 +33,7 @@ struct gp_call {
     const char *proc_name;
     const uint8_t *kcm;          /* the peer's KCM default cache (gp_kcm.h), or NULL */
     bool has_target;             /* a trusted caller named another uid (UID name types) */
+    bool export_by_value;        /* the cred being exported holds its tickets by value */
     uid_t target_uid;
     size_t kcm_len;
 };
@@ -123,10 +124,12 @@ bool gp_cred_is_cached(gss_cred_id_t cred);
 bool gp_cred_target_uid(struct gp_call *gc, const gssx_name *name);
 /* Usable: krb5 element, right usage, lifetime >= min_lifetime. */
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage);
-/* True if handle was sealed by this configuration load for a cred whose usage excludes usage
- * (remembered at export: the handle need not be decrypted and imported to know it). */
-bool gp_cred_usage_excludes(const struct gp_call *gc, const gssx_cred *handle,
-                            gss_cred_usage_t usage);
+/* What is known of a handle sealed by this configuration load without decrypting it: its
+ * cred's usage excludes usage, or (tickets by value) it is usable for initiation as
+ * gp_cred_usable would find it; else unknown (remembered at export). */
+enum gp_memo_verdict { GP_MEMO_UNKNOWN, GP_MEMO_EXCLUDED, GP_MEMO_USABLE };
+enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_cred *handle,
+                                          gss_cred_usage_t usage);
 /* The same; *wrong_usage tells that the cred's usage (fixed when it was made) excludes it. */
 bool gp_cred_usable_why(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage,
                         bool *wrong_usage);

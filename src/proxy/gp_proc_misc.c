@@ -245,7 +245,15 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
     if (arg->input_cred_handle != NULL) {
         bool wrong_usage = false;
 
-        if (gp_cred_usage_excludes(gc, arg->input_cred_handle, usage)) {
+        enum gp_memo_verdict v = gp_cred_memo_verdict(gc, arg->input_cred_handle, usage);
+
+        if (v == GP_MEMO_USABLE) {
+            util_log(UTIL_LOG_DEBUG, "gssproxy: ACQUIRE_CRED: the input handle is still good "
+                     "(sealed here)");
+            res->output_cred_handle = arg->input_cred_handle;
+            goto done;
+        }
+        if (v == GP_MEMO_EXCLUDED) {
             util_log(UTIL_LOG_DEBUG, "gssproxy: ACQUIRE_CRED: the input handle is for another "
                      "usage (sealed here): acquiring anew");
         } else {
@@ -290,9 +298,12 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
             goto done;
         }
     }
+    /* Tickets in the call's private MEMORY ccache travel by value in the handle. */
+    gc->export_by_value = gc->mem_ccache != NULL;
 export:
     res->output_cred_handle = talloc_zero(gc->mem, gssx_cred);
     maj = gp_cred_export(&min, gc, &cred, res->output_cred_handle);
+    gc->export_by_value = false;
     if (maj != GSS_S_COMPLETE) {
         res->output_cred_handle = NULL;
     }

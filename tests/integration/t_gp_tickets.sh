@@ -43,6 +43,9 @@ grep -q "kept credentials of alice@$KDC_REALM seeded" "$DAEMON_ERR" ||
 # the first import, cachetd knows it without decrypting it again.
 grep -q "input handle is for another usage (sealed here)" "$DAEMON_ERR" ||
     fail "a handle of the wrong usage was imported again"
+# ... and an initiator handle with tickets by value is known to be still good.
+grep -q "input handle is still good (sealed here)" "$DAEMON_ERR" ||
+    fail "a good initiator handle was imported again"
 # The acceptor's ACQUIRE_CRED gives the cached acceptor cred's handle, made once.
 n=$(grep -c "ACQUIRE_CRED: the cached acceptor cred's handle" "$DAEMON_ERR")
 [ "$n" -ge 6 ] || fail "acceptor handles not reused ($n)"
