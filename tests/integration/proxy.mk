@@ -27,7 +27,7 @@ tests_integration_helpers_gp_pair_LDADD = $(GSSAPI_LIBS)
 # Unit tests of the pure parts (record marking, RPC header, gssproxy.conf reader).
 check_PROGRAMS += tests/proxy/test_gp
 TESTS += tests/proxy/test_gp
-tests_proxy_test_gp_SOURCES = tests/proxy/test_gp.c
+tests_proxy_test_gp_SOURCES = tests/proxy/test_gp.c tests/proxy/gp_check.h
 tests_proxy_test_gp_CFLAGS = $(AM_CFLAGS) $(TALLOC_CFLAGS) $(KRB5_CFLAGS) $(GSSAPI_CFLAGS) \
 	$(TIRPC_CFLAGS)
 tests_proxy_test_gp_LDADD = libcachet_core.la
@@ -35,7 +35,7 @@ tests_proxy_test_gp_LDADD = libcachet_core.la
 # Kept initiator tickets (gp_tkt_cache.c): synthetic credentials, no KDC.
 check_PROGRAMS += tests/proxy/test_gp_tkt
 TESTS += tests/proxy/test_gp_tkt
-tests_proxy_test_gp_tkt_SOURCES = tests/proxy/test_gp_tkt.c
+tests_proxy_test_gp_tkt_SOURCES = tests/proxy/test_gp_tkt.c tests/proxy/gp_check.h
 tests_proxy_test_gp_tkt_CFLAGS = $(AM_CFLAGS) $(TALLOC_CFLAGS) $(KRB5_CFLAGS) $(GSSAPI_CFLAGS) \
 	$(TIRPC_CFLAGS)
 tests_proxy_test_gp_tkt_LDADD = libcachet_core.la

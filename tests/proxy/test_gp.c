@@ -20,15 +20,7 @@
 #include "proxy/gp_names.h"
 #include "proxy/gp_rpc.h"
 
-static int failures;
-
-#define CHECK(c)                                                                                  \
-    do {                                                                                          \
-        if (!(c)) {                                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                          \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "gp_check.h"
 
 static size_t call(uint8_t *out, uint32_t xid, uint32_t mtype, uint32_t rpcvers, uint32_t prog,
                    uint32_t vers, uint32_t proc, uint32_t flavor)

@@ -20,15 +20,7 @@
 #include "proxy/gp_proc.h"
 #include "proxy/gp_tkt_cache.h"
 
-static int failures;
-
-#define CHECK(c)                                                                                  \
-    do {                                                                                          \
-        if (!(c)) {                                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                          \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "gp_check.h"
 
 static krb5_context k5;
 static unsigned cc_serial;
@@ -124,6 +116,19 @@ static int count_creds(krb5_ccache cc, const char *server, uint8_t tag, bool *fo
     krb5_cc_end_seq_get(k5, cc, &cur);
     krb5_free_principal(k5, sp);
     return n;
+}
+
+/* What a context's cred holds now (cc's tickets, through a gss cred) is offered to the cache;
+ * cc is destroyed. */
+static void keep_as_gss_cred(struct gp_call *gc, krb5_ccache cc)
+{
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    OM_uint32 min;
+
+    CHECK(gss_krb5_import_cred(&min, cc, NULL, NULL, &cred) == GSS_S_COMPLETE);
+    gp_tkt_keep_cred(gc, cred);
+    gss_release_cred(&min, &cred);
+    krb5_cc_destroy(k5, cc);
 }
 
 static int seed_count(struct gp_call *gc, const struct gp_tkt_key *k)
@@ -241,32 +246,21 @@ int main(void)
 
     /* A new service ticket of a context (gss cred of the same client) reaches the entry; a
      * cred of another client does not touch it. */
-    {
-        gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
-        OM_uint32 min;
-        cc = filled(alice, 3600);
-        put_cred(cc, alice, "host/h.t.test@T.TEST", 3600, 7);
-        put_cred(cc, alice, "nfs/n.t.test@T.TEST", 3600, 9);
-        CHECK(gss_krb5_import_cred(&min, cc, NULL, NULL, &cred) == GSS_S_COMPLETE);
-        gp_tkt_keep_cred(&gc, cred);
-        gss_release_cred(&min, &cred);
-        krb5_cc_destroy(k5, cc);
-        out = new_ccache();
-        CHECK(gp_tkt_seed(&gc, &key, out) == 4);
-        CHECK(count_creds(out, "nfs/n.t.test@T.TEST", 9, &found, &config) == 4 && found);
-        krb5_cc_destroy(k5, out);
-
-        cc = filled("bob@T.TEST", 3600);
-        put_cred(cc, "bob@T.TEST", "cifs/c.t.test@T.TEST", 3600, 11);
-        CHECK(gss_krb5_import_cred(&min, cc, NULL, NULL, &cred) == GSS_S_COMPLETE);
-        gp_tkt_keep_cred(&gc, cred);
-        gss_release_cred(&min, &cred);
-        krb5_cc_destroy(k5, cc);
-        out = new_ccache();
-        CHECK(gp_tkt_seed(&gc, &key, out) == 4);
-        CHECK(count_creds(out, "cifs/c.t.test@T.TEST", 11, &found, &config) == 4 && !found);
-        krb5_cc_destroy(k5, out);
-    }
+    cc = filled(alice, 3600);
+    put_cred(cc, alice, "host/h.t.test@T.TEST", 3600, 7);
+    put_cred(cc, alice, "nfs/n.t.test@T.TEST", 3600, 9);
+    keep_as_gss_cred(&gc, cc);
+    out = new_ccache();
+    CHECK(gp_tkt_seed(&gc, &key, out) == 4);
+    CHECK(count_creds(out, "nfs/n.t.test@T.TEST", 9, &found, &config) == 4 && found);
+    krb5_cc_destroy(k5, out);
+    cc = filled("bob@T.TEST", 3600);
+    put_cred(cc, "bob@T.TEST", "cifs/c.t.test@T.TEST", 3600, 11);
+    keep_as_gss_cred(&gc, cc);
+    out = new_ccache();
+    CHECK(gp_tkt_seed(&gc, &key, out) == 4);
+    CHECK(count_creds(out, "cifs/c.t.test@T.TEST", 11, &found, &config) == 4 && !found);
+    krb5_cc_destroy(k5, out);
 
     /* Expired or nearly expired tickets are not seeded; the config entry still is. */
     cc = filled(alice, 30);

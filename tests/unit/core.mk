@@ -19,11 +19,12 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/unit_common.h
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LIBS)
 
-tests_unit_test_ops_SOURCES = tests/unit/test_ops.c tests/unit/unit_common.h
+tests_unit_test_ops_SOURCES = tests/unit/test_ops.c tests/unit/unit_common.h tests/unit/unit_kcm.h
 tests_unit_test_ops_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ops_LDADD = $(UNIT_LIBS)
 
-tests_unit_test_kcm_srv_SOURCES = tests/unit/test_kcm_srv.c tests/unit/unit_common.h
+tests_unit_test_kcm_srv_SOURCES = tests/unit/test_kcm_srv.c tests/unit/unit_common.h \
+	tests/unit/unit_kcm.h
 tests_unit_test_kcm_srv_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_kcm_srv_LDADD = $(UNIT_LIBS)
 

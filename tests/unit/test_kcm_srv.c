@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "unit_common.h"
+#include "unit_kcm.h"
 #include "access/access.h"
 #include "common/util_log.h"
 #include "common/util_secmem.h"
@@ -42,21 +43,12 @@ static int setup(void **state)
     struct kcm_srv_limits sl = { .max_frame = 1u << 20, .max_conns_per_uid = 8,
                                  .idle_timeout = 0 };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    const char *why = NULL;
     int lfd;
 
-    assert_int_equal(util_secmem_init(UTIL_SECMEM_DEGRADED, &why), 0);
     f->mem = talloc_new(NULL);
     f->ev = tevent_context_init(f->mem);
     assert_non_null(f->ev);
-    f->lim.max_caches_per_owner = 8;
-    f->lim.max_creds_per_cache = 1024;
-    f->lim.max_bytes_per_owner = 64u << 20;
-    f->st = store_new(f->mem, &f->lim);
-    f->pol.scope = ACCESS_SCOPE_USER;
-    f->k.store = f->st;
-    f->k.access = &f->pol;
-    f->k.mit_extensions = true;
+    tc_kcm_setup(f->mem, 8, &f->lim, &f->pol, &f->st, &f->k);
     f->srv = kcm_srv_new(f->mem, f->ev, &f->k, &sl);
     assert_non_null(f->srv);
     strcpy(f->dir, "/tmp/test_kcm_srv.XXXXXX");

@@ -10,6 +10,7 @@
 #include <talloc.h>
 
 #include "unit_common.h"
+#include "unit_kcm.h"
 #include "common/util_log.h"
 #include "access/access.h"
 #include "common/util_secmem.h"
@@ -47,18 +48,9 @@ static struct util_peer peer_of(uid_t uid)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    const char *why = NULL;
 
-    assert_int_equal(util_secmem_init(UTIL_SECMEM_DEGRADED, &why), 0);
     f->mem = talloc_new(NULL);
-    f->lim.max_caches_per_owner = 64;
-    f->lim.max_creds_per_cache = 1024;
-    f->lim.max_bytes_per_owner = 64u << 20;
-    f->st = store_new(f->mem, &f->lim);
-    f->pol.scope = ACCESS_SCOPE_USER;
-    f->k.store = f->st;
-    f->k.access = &f->pol;
-    f->k.mit_extensions = true;
+    tc_kcm_setup(f->mem, 64, &f->lim, &f->pol, &f->st, &f->k);
     f->f = malloc(sizeof(*f->f));
     *state = f;
     return 0;
