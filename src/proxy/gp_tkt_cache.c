@@ -150,13 +150,20 @@ static struct tkt_slot *slot_take(void)
     return lru;
 }
 
+/* end is more than margin seconds after now. krb5 timestamps are unsigned 32-bit seconds
+ * (valid past 2038, as MIT's ts_after reads them). */
+static bool ts_later(krb5_timestamp end, krb5_timestamp now, uint32_t margin)
+{
+    return (uint32_t)end > (uint32_t)now + margin;
+}
+
 /* Whether cr[i] goes into the kept copy: not expired, and for MIT's config entries (which it
  * appends again when it updates them) only the last of each name. */
 static bool worth_keeping(krb5_context k5, krb5_creds *cr, unsigned n, unsigned i,
                           krb5_timestamp now)
 {
     if (!krb5_is_config_principal(k5, cr[i].server)) {
-        return cr[i].times.endtime > now;
+        return ts_later(cr[i].times.endtime, now, 0);
     }
     for (unsigned j = i + 1; j < n; j++) {
         if (krb5_principal_compare(k5, cr[i].server, cr[j].server)) {
@@ -266,7 +273,7 @@ int gp_tkt_seed(struct gp_call *gc, const struct gp_tkt_key *k, krb5_ccache cc)
             break;
         }
         if (krb5_is_config_principal(gc->k5, cr->server) ||
-            cr->times.endtime > now + TKT_EXPIRY_MARGIN) {
+            ts_later(cr->times.endtime, now, TKT_EXPIRY_MARGIN)) {
             stored += krb5_cc_store_cred(gc->k5, cc, cr) == 0;
         }
         krb5_free_creds(gc->k5, cr); /* zaps the key */
