@@ -317,15 +317,7 @@ static void wipe_lucid(gss_krb5_lucid_context_v1_t *l)
 uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                         gss_ctx_id_t *ctx, gssx_ctx *out)
 {
-    return gp_ctx_to_gssx_src(min, gc, type, ctx, GSS_C_NO_NAME, out);
-}
-
-/* With the source name the accept returned, gss_inquire_context need not duplicate it: in MIT
- * that copies the name's authdata context (plugin directories, PAC) and frees it again. */
-uint32_t gp_ctx_to_gssx_src(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
-                            gss_ctx_id_t *ctx, gss_name_t known_src, gssx_ctx *out)
-{
-    return gp_ctx_to_gssx_accept(min, gc, type, ctx, known_src, NULL, out);
+    return gp_ctx_to_gssx_accept(min, gc, type, ctx, GSS_C_NO_NAME, NULL, out);
 }
 
 /* The kernel's names without GSSAPI name calls (each makes a krb5 context): the source's

@@ -321,12 +321,6 @@ static void nss_cache_put(const char *user, const uint32_t *v, const struct gp_f
     pthread_mutex_unlock(&nss_cache.lock);
 }
 
-uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
-                        octet_string *out)
-{
-    return gp_linux_creds_named(min, gc, name, mech, NULL, out);
-}
-
 /* The local name: from the display form with this thread's names context when the reply
  * carries it (gss_localname would make and free a krb5 context), else, or when that cannot
  * map it, through GSSAPI, which also consults the name's attributes (local-login-user). */

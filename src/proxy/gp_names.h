@@ -31,13 +31,17 @@ krb5_principal gp_names_ticket_server(krb5_context k, const gss_buffer_desc *tok
  * (not mappable here: the caller asks GSSAPI, which also tries the name's attributes). */
 int gp_names_localname(const void *disp, size_t len, char *user, size_t usersz);
 
-/* linux_creds_v1 for a source name whose display form and type the reply already carries
- * (disp may be NULL: the name is asked for its local name through GSSAPI). */
+/* linux_creds_v1 for a source name (host-endian uid, gid, n, gids); disp: the display form and
+ * type the reply already carries, or NULL (the name is asked for its local name through
+ * GSSAPI). */
 uint32_t gp_linux_creds_named(uint32_t *min, struct gp_call *gc, gss_name_t name,
                               gss_const_OID mech, const gssx_name *disp, octet_string *out);
 
-/* The accept's context export: as gp_ctx_to_gssx_src, and for the lucid export the names come
- * from the principals (the acceptor's from the token in) instead of GSSAPI name calls. */
+/* The accept's context export (consumes *ctx), as gp_ctx_to_gssx. With the source name the
+ * accept returned (src, not consumed), gss_inquire_context need not duplicate it: in MIT that
+ * copies the name's authdata context (plugin directories, PAC) and frees it again. For the
+ * lucid export the names come from the principals (the acceptor's from the token in) instead
+ * of GSSAPI name calls. */
 uint32_t gp_ctx_to_gssx_accept(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                                gss_ctx_id_t *ctx, gss_name_t src, const gss_buffer_desc *in,
                                gssx_ctx *out);

@@ -81,9 +81,6 @@ uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *
 /* Export a context (consumes *ctx) into out. */
 uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                         gss_ctx_id_t *ctx, gssx_ctx *out);
-/* The same, with the source name already known (the accept's; not consumed). */
-uint32_t gp_ctx_to_gssx_src(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
-                            gss_ctx_id_t *ctx, gss_name_t known_src, gssx_ctx *out);
 uint32_t gp_ctx_from_gssx(uint32_t *min, const gssx_ctx *in, gss_ctx_id_t *out);
 enum gp_ctx_export gp_export_type(const gssx_call_ctx *cc);
 void gp_cb_view(gss_channel_bindings_t cb, const gssx_cb *x);
@@ -133,9 +130,6 @@ enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_c
 /* The same; *wrong_usage tells that the cred's usage (fixed when it was made) excludes it. */
 bool gp_cred_usable_why(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage,
                         bool *wrong_usage);
-/* linux_creds_v1 for a source name: host-endian uid, gid, n, gids. */
-uint32_t gp_linux_creds(uint32_t *min, struct gp_call *gc, gss_name_t name, gss_const_OID mech,
-                        octet_string *out);
 void gp_call_cleanup(struct gp_call *gc);
 
 /* ---- this worker thread's acceptor credential cache (gp_creds_cache.c) ---- */

@@ -68,8 +68,11 @@ static bool store_has_ccache(const struct gp_svc *svc)
     return false;
 }
 
-/* MIT's cred option naming the impersonator of an s4u2self credential (1.2.840.113554.1.2.2.5.14). */
-static gss_OID_desc impersonator_oid = { 11, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x0e" };
+/* MIT's cred option naming the impersonator of an s4u2self credential
+ * (1.2.840.113554.1.2.2.5.14). */
+static gss_OID_desc impersonator_oid = {
+    11, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x05\x0e"
+};
 
 /* As gssproxy: a credential obtained by protocol transition may initiate only to the
  * impersonator itself, unless the service is trusted, impersonates or allows constrained

@@ -45,7 +45,7 @@ struct tkt_slot {
     bool self;
     char *keytab; /* malloc */
     struct gp_file_stamp kt;
-    char *client; /* unparsed principal (malloc) */
+    char *client;  /* unparsed principal (malloc) */
     uint8_t *blob; /* secure memory: u32 count, count x (u32 length, marshalled cred) */
     size_t len;
     uint64_t used;
@@ -122,8 +122,10 @@ static struct tkt_slot *slot_find(const struct gp_call *gc, const struct gp_tkt_
             s->target == k->target && s->self == k->self && str_eq(s->keytab, k->client_keytab)) {
             struct gp_file_stamp now = gp_file_stamp(gp_keytab_file(s->keytab));
             if (!gp_file_stamp_eq(&now, &s->kt)) {
-                util_log(UTIL_LOG_DEBUG, "gssproxy: service %s: client keytab %s changed: "
-                         "kept tickets dropped", gc->svc->name, s->keytab);
+                util_log(UTIL_LOG_DEBUG,
+                         "gssproxy: service %s: client keytab %s changed: "
+                         "kept tickets dropped",
+                         gc->svc->name, s->keytab);
                 slot_clear(s);
                 continue;
             }
@@ -223,11 +225,9 @@ static uint8_t *ccache_blob(krb5_context k5, krb5_ccache cc, size_t *len)
 }
 
 /* Replace the slot's tickets (lock held). */
-static void slot_set(struct tkt_slot *s, char *client, uint8_t *blob, size_t len)
+static void slot_set(struct tkt_slot *s, uint8_t *blob, size_t len)
 {
-    free(s->client);
     util_secmem_free(s->blob);
-    s->client = client;
     s->blob = blob;
     s->len = len;
     s->used = ++tkt_clock;
@@ -287,59 +287,57 @@ out:
     return stored;
 }
 
+/* p unparsed, as a malloc'd string (krb5's own is freed here); NULL on failure. */
+static char *unparsed(krb5_context k5, krb5_const_principal p)
+{
+    char *u = NULL, *copy;
+
+    if (krb5_unparse_name(k5, p, &u) != 0) {
+        return NULL;
+    }
+    copy = strdup(u);
+    krb5_free_unparsed_name(k5, u);
+    return copy;
+}
+
 void gp_tkt_keep_ccache(struct gp_call *gc, const struct gp_tkt_key *k, krb5_ccache cc)
 {
     krb5_principal princ = NULL;
-    char *client = NULL;
+    char *client = NULL, *keytab = NULL;
     struct tkt_slot *s;
-    uint8_t *blob;
+    uint8_t *blob = NULL;
     size_t len = 0;
 
-    if (!gp_tkt_cache_enabled()) {
+    if (!gp_tkt_cache_enabled() || krb5_cc_get_principal(gc->k5, cc, &princ) != 0) {
         return;
     }
-    if (krb5_cc_get_principal(gc->k5, cc, &princ) != 0) {
-        return;
-    }
-    if (krb5_unparse_name(gc->k5, princ, &client) != 0) {
-        krb5_free_principal(gc->k5, princ);
-        return;
-    }
+    client = unparsed(gc->k5, princ);
     krb5_free_principal(gc->k5, princ);
-    blob = ccache_blob(gc->k5, cc, &len);
-    if (blob == NULL) {
-        krb5_free_unparsed_name(gc->k5, client);
+    if (client == NULL ||
+        (k->client_keytab != NULL && (keytab = strdup(k->client_keytab)) == NULL) ||
+        (blob = ccache_blob(gc->k5, cc, &len)) == NULL) {
+        free(client);
+        free(keytab);
         return;
     }
     pthread_mutex_lock(&tkt_lock);
     s = slot_find(gc, k);
     if (s == NULL) {
         s = slot_take();
-        s->keytab = k->client_keytab != NULL ? strdup(k->client_keytab) : NULL;
-        if (k->client_keytab != NULL && s->keytab == NULL) {
-            util_secmem_free(blob);
-            blob = NULL;
-        }
         s->generation = gc->conf->generation;
         s->svc = gc->svc;
         s->peer = gc->peer.uid;
         s->target = k->target;
         s->self = k->self;
+        s->keytab = keytab;
+        keytab = NULL;
         s->kt = gp_file_stamp(gp_keytab_file(k->client_keytab));
     }
-    if (blob != NULL) {
-        char *c = strdup(client);
-        if (c != NULL) {
-            slot_set(s, c, blob, len);
-        } else {
-            util_secmem_free(blob);
-        }
-    }
-    if (s->blob == NULL) {
-        slot_clear(s);
-    }
+    free(s->client);
+    s->client = client;
+    slot_set(s, blob, len);
     pthread_mutex_unlock(&tkt_lock);
-    krb5_free_unparsed_name(gc->k5, client);
+    free(keytab);
 }
 
 /* Is anything kept for this service and peer (lock taken here)? Spares the copy below for
@@ -385,7 +383,7 @@ void gp_tkt_keep_cred(struct gp_call *gc, gss_cred_id_t cred)
     }
     if (krb5_cc_start_seq_get(gc->k5, cc, &cur) == 0) {
         if (krb5_cc_next_cred(gc->k5, cc, &cur, &cr) == 0) {
-            (void)krb5_unparse_name(gc->k5, cr.client, &client);
+            client = unparsed(gc->k5, cr.client);
             krb5_free_cred_contents(gc->k5, &cr);
         }
         krb5_cc_end_seq_get(gc->k5, cc, &cur);
@@ -394,29 +392,23 @@ void gp_tkt_keep_cred(struct gp_call *gc, gss_cred_id_t cred)
         goto out;
     }
     pthread_mutex_lock(&tkt_lock);
-    for (unsigned i = 0; i < TKT_SLOTS && blob != NULL; i++) {
+    for (unsigned i = 0; i < TKT_SLOTS; i++) {
         struct tkt_slot *s = &tkt_slots[i];
-        char *c;
         uint8_t *b;
         if (s->blob == NULL || s->generation != gc->conf->generation || s->svc != gc->svc ||
             s->peer != gc->peer.uid || strcmp(s->client, client) != 0) {
             continue;
         }
         /* Several keys may share a client (a uid named and the peer itself): each its copy. */
-        c = strdup(client);
-        b = util_secmem_alloc(len);
-        if (c == NULL || b == NULL) {
-            free(c);
-            util_secmem_free(b);
-            continue;
+        if ((b = util_secmem_alloc(len)) != NULL) {
+            memcpy(b, blob, len);
+            slot_set(s, b, len);
         }
-        memcpy(b, blob, len);
-        slot_set(s, c, b, len);
     }
     pthread_mutex_unlock(&tkt_lock);
 out:
     util_secmem_free(blob);
-    krb5_free_unparsed_name(gc->k5, client);
+    free(client);
     krb5_free_principal(gc->k5, placeholder);
     if (cc != NULL) {
         krb5_cc_destroy(gc->k5, cc);

@@ -290,18 +290,14 @@ enum store_rc store_gen_name(struct store_owner *o, const char *prefix, char *bu
     return STORE_OK;
 }
 
-struct store_cred *store_cred_new(TALLOC_CTX *ctx, const uint8_t *bytes, size_t len,
-                                  const uint8_t *uuid)
+/* A cred holding a secure copy of len bytes, its view not set yet; NULL (errno) on failure. */
+static struct store_cred *cred_alloc(TALLOC_CTX *ctx, const uint8_t *bytes, size_t len,
+                                     const uint8_t *uuid)
 {
     struct store_cred *cr = talloc_zero(ctx, struct store_cred);
 
-    if (cr == NULL) {
+    if (cr == NULL || (cr->blob = util_secbuf_dup(cr, bytes, len)) == NULL) {
         errno = ENOMEM;
-        return NULL;
-    }
-    cr->blob = util_secbuf_dup(cr, bytes, len);
-    if (cr->blob == NULL || !kcm_cred_from_bytes(cr->blob->p, len, &cr->v)) {
-        errno = cr->blob == NULL ? ENOMEM : EINVAL;
         talloc_free(cr);
         return NULL;
     }
@@ -313,25 +309,29 @@ struct store_cred *store_cred_new(TALLOC_CTX *ctx, const uint8_t *bytes, size_t 
     return cr;
 }
 
-struct store_cred *store_cred_new_parsed(TALLOC_CTX *ctx, const struct kcm_cred *parsed)
+struct store_cred *store_cred_new(TALLOC_CTX *ctx, const uint8_t *bytes, size_t len,
+                                  const uint8_t *uuid)
 {
-    struct store_cred *cr = talloc_zero(ctx, struct store_cred);
+    struct store_cred *cr = cred_alloc(ctx, bytes, len, uuid);
 
-    if (cr == NULL) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    cr->blob = util_secbuf_dup(cr, parsed->raw.p, parsed->raw.len);
-    if (cr->blob == NULL) {
-        errno = ENOMEM;
+    if (cr != NULL && !kcm_cred_from_bytes(cr->blob->p, len, &cr->v)) {
+        errno = EINVAL;
         talloc_free(cr);
         return NULL;
     }
-    /* The request was parsed and validated in full: its view, moved onto the copy, is what
-     * parsing the copy would give (a STORE's cred is some forty reads). */
-    cr->v = *parsed;
-    kcm_cred_rebase(&cr->v, cr->blob->p);
-    random_bytes(cr->uuid, STORE_UUID_LEN);
+    return cr;
+}
+
+struct store_cred *store_cred_new_parsed(TALLOC_CTX *ctx, const struct kcm_cred *parsed)
+{
+    struct store_cred *cr = cred_alloc(ctx, parsed->raw.p, parsed->raw.len, NULL);
+
+    if (cr != NULL) {
+        /* The request was parsed and validated in full: its view, moved onto the copy, is
+         * what parsing the copy would give (a STORE's cred is some forty reads). */
+        cr->v = *parsed;
+        kcm_cred_rebase(&cr->v, cr->blob->p);
+    }
     return cr;
 }
 

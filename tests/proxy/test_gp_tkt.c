@@ -82,8 +82,7 @@ static krb5_ccache filled(const char *client, int tgt_life)
 }
 
 /* Credentials in cc: count, and whether one for server with key byte tag is among them. */
-static int count_creds(krb5_ccache cc, const char *server, uint8_t tag, bool *found,
-                       bool *config)
+static int count_creds(krb5_ccache cc, const char *server, uint8_t tag, bool *found, bool *config)
 {
     krb5_cc_cursor cur;
     krb5_creds cr;

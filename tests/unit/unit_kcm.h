@@ -11,9 +11,8 @@
 #include "kcm/kcm_ops.h"
 #include "store/store.h"
 
-static TC_UNUSED void tc_kcm_setup(TALLOC_CTX *mem, unsigned max_caches,
-                                   struct store_limits *lim, struct access_policy *pol,
-                                   struct store **st, struct kcm_ctx *k)
+static TC_UNUSED void tc_kcm_setup(TALLOC_CTX *mem, unsigned max_caches, struct store_limits *lim,
+                                   struct access_policy *pol, struct store **st, struct kcm_ctx *k)
 {
     const char *why = NULL;
 
