@@ -7,6 +7,14 @@
  *   every request with a precomputed reply, storing nothing.  Driven through
  *   libkrb5 like the real servers, it is the best any KCM server could do on
  *   this machine with this client: an upper bound for the ratios.
+ * - The same server with persistence (--null-server=sqlite, =sqlite-seal): before answering,
+ *   every change request is appended as one row to a sqlite database set up as cachetd's (WAL,
+ *   synchronous = NORMAL, exclusive locking), one transaction per loop round for all waiting
+ *   requests (group commit), and with =sqlite-seal a STORE's payload is first encrypted with
+ *   krb5_c_encrypt (aes256-cts-hmac-sha384-192, cachetd's record enctype). It keeps no
+ *   tables, indexes or deletions: the least any server pays to commit each acknowledged change
+ *   to sqlite (and seal each credential) before replying, so the upper bound for a durable
+ *   store.
  */
 #include "kcmbench.h"
 
@@ -16,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -423,6 +432,158 @@ null_answer(const uint8_t *req, size_t len)
     }
 }
 
+/* ---- persistence for the null server's durable variants ---- */
+
+static int null_mode;          /* NULL_CANNED, NULL_SQLITE, NULL_SQLITE_SEAL */
+static sqlite3 *pdb;
+static sqlite3_stmt *p_begin, *p_ins, *p_commit;
+static int p_in_tx;
+static krb5_context pk;
+static krb5_keyblock *pkey;
+static uint8_t *pseal;
+static size_t pseal_cap;
+
+static void
+p_exec(const char *sql)
+{
+    char *err = NULL;
+
+    if (sqlite3_exec(pdb, sql, NULL, NULL, &err) != SQLITE_OK) {
+        fprintf(stderr, "kcmbench: null server: %s: %s\n", sql, err ? err : "?");
+        _exit(4);
+    }
+}
+
+static void
+p_step(sqlite3_stmt *st)
+{
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        fprintf(stderr, "kcmbench: null server: sqlite: %s\n", sqlite3_errmsg(pdb));
+        _exit(4);
+    }
+    sqlite3_reset(st);
+}
+
+static void
+persist_open(const char *dbpath)
+{
+    if (sqlite3_open(dbpath, &pdb) != SQLITE_OK) {
+        fprintf(stderr, "kcmbench: null server: cannot open %s\n", dbpath);
+        _exit(4);
+    }
+    p_exec("PRAGMA locking_mode = EXCLUSIVE");
+    p_exec("PRAGMA journal_mode = WAL");
+    p_exec("PRAGMA synchronous = NORMAL");
+    p_exec("PRAGMA journal_size_limit = 8388608");
+    p_exec("CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, rec BLOB NOT NULL)");
+    if (sqlite3_prepare_v3(pdb, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &p_begin,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(pdb, "INSERT INTO log (rec) VALUES (?1)", -1,
+                           SQLITE_PREPARE_PERSISTENT, &p_ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(pdb, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &p_commit,
+                           NULL) != SQLITE_OK) {
+        fprintf(stderr, "kcmbench: null server: prepare: %s\n", sqlite3_errmsg(pdb));
+        _exit(4);
+    }
+    if (null_mode == NULL_SQLITE_SEAL) {
+        pkey = calloc(1, sizeof(*pkey));
+        if (pkey == NULL || krb5_init_context(&pk) != 0 ||
+            krb5_c_make_random_key(pk, ENCTYPE_AES256_CTS_HMAC_SHA384_192, pkey) != 0) {
+            fprintf(stderr, "kcmbench: null server: cannot make a sealing key\n");
+            _exit(4);
+        }
+    }
+}
+
+/* Append one change request (sealed if it is a STORE and sealing is on) to the open
+ * transaction, starting one if needed. */
+static void
+persist(const uint8_t *req, size_t len, unsigned op)
+{
+    const void *rec = req;
+    size_t n = len;
+
+    if (!p_in_tx) {
+        p_step(p_begin);
+        p_in_tx = 1;
+    }
+    if (null_mode == NULL_SQLITE_SEAL && op == OP_STORE) {
+        krb5_data in = { .magic = KV5M_DATA, .length = (unsigned)len, .data = (char *)req };
+        krb5_enc_data enc;
+        size_t clen;
+
+        if (krb5_c_encrypt_length(pk, pkey->enctype, len, &clen) != 0) {
+            _exit(4);
+        }
+        if (clen > pseal_cap) {
+            pseal = realloc(pseal, clen);
+            pseal_cap = clen;
+            if (pseal == NULL) {
+                _exit(3);
+            }
+        }
+        memset(&enc, 0, sizeof(enc));
+        enc.ciphertext.data = (char *)pseal;
+        enc.ciphertext.length = (unsigned)clen;
+        if (krb5_c_encrypt(pk, pkey, 1, NULL, &in, &enc) != 0) {
+            _exit(4);
+        }
+        rec = pseal;
+        n = enc.ciphertext.length;
+    }
+    sqlite3_bind_blob(p_ins, 1, rec, (int)n, SQLITE_STATIC);
+    p_step(p_ins);
+}
+
+static void
+persist_commit(void)
+{
+    if (p_in_tx) {
+        p_step(p_commit);
+        p_in_tx = 0;
+    }
+}
+
+static int
+is_change(unsigned op)
+{
+    return op == OP_GEN_NEW || op == OP_INITIALIZE || op == OP_DESTROY || op == OP_STORE ||
+           op == OP_SET_DEFAULT_CACHE || op == OP_SET_KDC_OFFSET;
+}
+
+/* Replies held until the round's commit: (fd, canned reply). */
+struct pending {
+    int fd;
+    const struct wbuf *rep;
+};
+static struct pending *pend;
+static size_t npend, pend_cap;
+
+static void
+pend_add(int fd, const struct wbuf *rep)
+{
+    if (npend == pend_cap) {
+        pend_cap = pend_cap ? 2 * pend_cap : 64;
+        pend = realloc(pend, pend_cap * sizeof(*pend));
+        if (pend == NULL) {
+            _exit(3);
+        }
+    }
+    pend[npend].fd = fd;
+    pend[npend].rep = rep;
+    npend++;
+}
+
+static void
+pend_forget(int fd)
+{
+    for (size_t i = 0; i < npend; i++) {
+        if (pend[i].fd == fd) {
+            pend[i].fd = -1;
+        }
+    }
+}
+
 static int
 write_all(int fd, const uint8_t *p, size_t len)
 {
@@ -468,7 +629,14 @@ null_drain(int fd, struct null_conn *c)
             break;
         }
         rep = null_answer(f + 4, flen);
-        if (write_all(fd, rep->p, rep->len) != 0) {
+        if (null_mode != NULL_CANNED) {
+            unsigned op = flen >= 4 ? (unsigned)f[6] << 8 | f[7] : 0;
+
+            if (is_change(op)) {
+                persist(f + 8, flen - 4, op);
+            }
+            pend_add(fd, rep);
+        } else if (write_all(fd, rep->p, rep->len) != 0) {
             return -1;
         }
         off += 4 + flen;
@@ -476,6 +644,19 @@ null_drain(int fd, struct null_conn *c)
     memmove(c->buf, c->buf + off, c->len - off);
     c->len -= off;
     return 0;
+}
+
+/* Commit the round's changes, then send the replies that waited for it. */
+static void
+null_flush(void)
+{
+    persist_commit();
+    for (size_t i = 0; i < npend; i++) {
+        if (pend[i].fd >= 0) {
+            (void)write_all(pend[i].fd, pend[i].rep->p, pend[i].rep->len);
+        }
+    }
+    npend = 0;
 }
 
 static void
@@ -529,16 +710,20 @@ null_serve(int lfd)
                 continue;
             }
             if (got <= 0 || (c->len += (size_t)got, null_drain(fd, c) != 0)) {
+                pend_forget(fd);
                 epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
                 close(fd);
                 c->len = 0;
             }
         }
+        null_flush();
     }
 }
 
+static char null_db[128];
+
 pid_t
-null_server_start(const char *path)
+null_server_start(const char *path, int mode)
 {
     struct sockaddr_un sa;
     pid_t pid;
@@ -557,11 +742,22 @@ null_server_start(const char *path)
         die("fork: %s", strerror(errno));
     }
     if (pid == 0) {
+        null_mode = mode;
+        if (mode != NULL_CANNED) {
+            persist_open(null_db);
+        }
         null_serve(lfd);
         _exit(0);
     }
     close(lfd);
     return pid;
+}
+
+/* The database sits next to the socket (the run's private directory). */
+void
+null_server_db(const char *dir)
+{
+    snprintf(null_db, sizeof(null_db), "%s/null.sqlite", dir);
 }
 
 void
@@ -572,4 +768,13 @@ null_server_stop(pid_t pid, const char *path)
         waitpid(pid, NULL, 0);
     }
     unlink(path);
+    if (null_db[0] != '\0') {
+        char p[160];
+
+        unlink(null_db);
+        snprintf(p, sizeof(p), "%s-wal", null_db);
+        unlink(p);
+        snprintf(p, sizeof(p), "%s-shm", null_db);
+        unlink(p);
+    }
 }

@@ -355,8 +355,12 @@ usage(FILE *f)
             "  -f, --flags N        krb5_cc_retrieve_cred flags (default MATCH_TIMES|MATCH_AUTHDATA)\n"
             "  -u, --uid UID        run the clients as UID (needs root)\n"
             "      --server-pid PID sample the server's CPU time (srv_us_per_op, srv_util)\n"
-            "      --null-server    run against an in-process KCM server that answers with\n"
-            "                       canned replies (the best any server could do)\n"
+            "      --null-server[=MODE]\n"
+            "                       run against an in-process KCM server that answers with\n"
+            "                       canned replies (the best any server could do); MODE\n"
+            "                       sqlite first commits each change request to sqlite as\n"
+            "                       cachetd does, sqlite-seal also seals each STORE with\n"
+            "                       krb5_c_encrypt (the best any durable server could do)\n"
             "      --clean          empty the collection before 'list' (dedicated uid only)\n"
             "  -l, --label NAME     label printed in the RESULT line\n"
             "  -v, --verbose\n"
@@ -380,7 +384,7 @@ main(int argc, char **argv)
         { "flags", required_argument, NULL, 'f' },
         { "uid", required_argument, NULL, 'u' },
         { "server-pid", required_argument, NULL, 'P' },
-        { "null-server", no_argument, NULL, 'N' },
+        { "null-server", optional_argument, NULL, 'N' },
         { "clean", no_argument, NULL, 'C' },
         { "label", required_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
@@ -441,6 +445,15 @@ main(int argc, char **argv)
             break;
         case 'N':
             opt.null_server = 1;
+            if (optarg == NULL || strcmp(optarg, "canned") == 0) {
+                opt.null_mode = NULL_CANNED;
+            } else if (strcmp(optarg, "sqlite") == 0) {
+                opt.null_mode = NULL_SQLITE;
+            } else if (strcmp(optarg, "sqlite-seal") == 0) {
+                opt.null_mode = NULL_SQLITE_SEAL;
+            } else {
+                die("--null-server: MODE is canned, sqlite or sqlite-seal");
+            }
             break;
         case 'P':
             opt.server_pid = atol(optarg);
@@ -487,7 +500,8 @@ main(int argc, char **argv)
     write_conf();
     drop_privileges();
     if (opt.null_server) {
-        null_pid = null_server_start(null_path);
+        null_server_db(tmpdir);
+        null_pid = null_server_start(null_path, opt.null_mode);
         if (opt.server_pid <= 0) {
             opt.server_pid = null_pid;
         }

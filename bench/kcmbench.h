@@ -43,6 +43,7 @@ struct options {
     long server_pid;            /* >0: sample this server's CPU time */
     int clean;                  /* destroy leftover caches in the collection first */
     int null_server;            /* run the workload against the canned-reply KCM server */
+    int null_mode;              /* NULL_CANNED, NULL_SQLITE, NULL_SQLITE_SEAL */
     int verbose;
 };
 
@@ -95,7 +96,9 @@ void floor_start(void);
 void floor_stop(void);
 int floor_connect(struct child_result *r);
 int op_floor(int fd, long seq, struct child_result *r);
-pid_t null_server_start(const char *path);
+enum { NULL_CANNED, NULL_SQLITE, NULL_SQLITE_SEAL };
+void null_server_db(const char *dir);
+pid_t null_server_start(const char *path, int mode);
 void null_server_stop(pid_t pid, const char *path);
 
 #endif /* KCMBENCH_H */

@@ -29,6 +29,7 @@ usage: bench/run.sh [options]
                strace -c (runs of N and 2N ops of one client; deterministic, unlike time)
   --table RAW  only print the tables of an earlier run's results.raw
   --no-null    do not measure the canned-reply KCM server (the upper bound column "null")
+               nor its durable variants (null-sqlite, null-seal: the bounds for cachet-sqlite)
   --no-install do not apt-get install missing peer servers
   --no-build   do not run make (use the existing binaries)
   --quick      -t 0.5 -r 1 (smoke test)
@@ -149,7 +150,7 @@ function verdict(x, t) { return x < 0 ? "" : (x >= t ? "ok" : "MISS") }
 }
 END {
     if (servers == "") {
-        for (i = 1; i <= nl; i++) if (lorder[i] != "floor" && lorder[i] != "null") realservers = realservers " " lorder[i]
+        for (i = 1; i <= nl; i++) if (lorder[i] != "floor" && lorder[i] !~ /^null/) realservers = realservers " " lorder[i]
         servers = realservers (("null" in seen_l) ? " null" : "")
     }
     if (workloads == "") {
@@ -202,6 +203,21 @@ END {
     for (b = 1; b <= np; b++) {
         p = P[b]
         printf "sqlite store vs heimdal store, %s procs: %s (target >=1.3x) %s\n", p, rfmt(sq[p]), verdict(sq[p], 1.3)
+    }
+    if (("null-sqlite" in seen_l) || ("null-seal" in seen_l)) {
+        printf "\nbounds for a durable store: the null server committing every change request to sqlite\n"
+        printf "(cachetd'"'"'s WAL settings, one transaction per loop round) before replying, as a bare\n"
+        printf "append (null-sqlite), and with each STORE sealed by krb5_c_encrypt first (null-seal):\n"
+        printf "no server that commits what it acknowledges and encrypts credentials at rest can pass\n"
+        printf "null-seal/heimdal.\n"
+        for (b = 1; b <= np; b++) {
+            p = P[b]
+            printf "  %2s procs: null-sqlite %s ops/s (server %s us/op) = %s heimdal; null-seal %s ops/s (server %s us/op) = %s heimdal; cachet-sqlite = %s of null-seal\n",
+                p, fmt(median("null-sqlite" SUBSEP "store" SUBSEP p)), fmt(med("null-sqlite" SUBSEP "store" SUBSEP p, 1)),
+                rfmt(rratio("null-sqlite", "heimdal", "store", p)),
+                fmt(median("null-seal" SUBSEP "store" SUBSEP p)), fmt(med("null-seal" SUBSEP "store" SUBSEP p, 1)),
+                rfmt(rratio("null-seal", "heimdal", "store", p)), rfmt(rratio("cachet-sqlite", "null-seal", "store", p))
+        }
     }
     printf "\nCPU microseconds per op (median): server [client = libkrb5 + kcmbench, per op]\n"
     printf "This isolates the server: throughput above also pays for the client, and on this\n"
@@ -637,6 +653,14 @@ rotate() { # rotate LIST by N
     for ((i = 0; i < len; i++)); do printf '%s ' "${a[$(((i + n) % len))]}"; done
 }
 
+# The durable-store bounds (null-sqlite, null-seal) matter for the store workload only, and only
+# when cachet-sqlite is measured next to them.
+persist_bounds() { # persist_bounds WORKLOAD
+    if [ "$1" = store ] && [ -n "$NULLSRV" ] && has_server cachet-sqlite; then
+        echo null-sqlite null-seal
+    fi
+}
+
 bench_one() { # bench_one SERVER WORKLOAD PROCS ROUND
     local line rc
     if [ "$1" = floor ]; then
@@ -644,6 +668,11 @@ bench_one() { # bench_one SERVER WORKLOAD PROCS ROUND
     elif [ "$1" = null ]; then
         line=$("$KCMBENCH" -w "$2" --null-server -p "$3" -t "$DURATION" -u "$BENCH_UID" \
             --clean -l null 2>>"$OUT/logs/kcmbench.err")
+    elif [ "$1" = null-sqlite ] || [ "$1" = null-seal ]; then
+        local mode=sqlite
+        [ "$1" = null-seal ] && mode=sqlite-seal
+        line=$("$KCMBENCH" -w "$2" --null-server="$mode" -p "$3" -t "$DURATION" -u "$BENCH_UID" \
+            --clean -l "$1" 2>>"$OUT/logs/kcmbench.err")
     else
         line=$("$KCMBENCH" -w "$2" -S "${SOCK[$1]}" -p "$3" -t "$DURATION" -u "$BENCH_UID" \
             --clean --server-pid "${PID[$1]}" -l "$1" 2>>"$OUT/logs/kcmbench.err")
@@ -664,7 +693,7 @@ for r in $(seq "$ROUNDS"); do
     done
     for w in $WORKLOADS; do
         for p in $PROCS; do
-            for s in $(rotate $((r - 1)) $SERVERS $NULLSRV); do
+            for s in $(rotate $((r - 1)) $SERVERS $NULLSRV $(persist_bounds "$w")); do
                 bench_one "$s" "$w" "$p" "$r"
             done
         done
