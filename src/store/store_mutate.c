@@ -305,6 +305,7 @@ enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const
     }
     tmp->owner = o;
     tmp->name = c->name;
+    tmp->row = c->row; /* the same row on disk (a fresh cache gets its row on the put) */
     memcpy(tmp->uuid, c->uuid, STORE_UUID_LEN);
     tmp->princ_blob = pb;
     tmp->princ = pv;
@@ -358,6 +359,7 @@ enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const
     }
     store_cache_set_princ(c, pb, &pv);
     c->kdc_offset = offset;
+    c->row = tmp->row;
     c->next_seq = 0;
     while (tmp->creds != NULL) {
         struct store_cred *cr = tmp->creds;
@@ -386,20 +388,16 @@ enum store_rc store_cache_move(struct store *st, struct store_cache *src, const 
     if (newname == NULL) {
         return STORE_NOMEM;
     }
+    /* The name is in the cache's record only (a credential's names its cache by uuid): src's
+     * record is rewritten in place, keeping its place and its credentials' rows. */
     err = store_tx_begin(st);
     if (err == 0 && dst != NULL) {
         err = P(st, del_cache, dst);
-    }
-    if (err == 0) {
-        err = P(st, del_cache, src);
     }
     oldname = src->name;
     src->name = newname;
     if (err == 0) {
         err = P(st, put_cache, src);
-    }
-    for (struct store_cred *cr = src->creds; cr != NULL && err == 0; cr = cr->next) {
-        err = P(st, put_cred, src, cr);
     }
     rc = store_tx_end(st, err);
     if (rc != STORE_OK) {

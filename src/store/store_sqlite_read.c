@@ -186,19 +186,18 @@ int store_sqlite_read_defaults(struct sq_load *ld, const struct store_owner_key 
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* The credentials of u's caches, each cache's in insertion order; then u is queued. Columns:
- * rowid, uuid, seq, rec. */
+/* The credentials of u's caches, each cache's in insertion (id) order, found by cache id
+ * through creds_cache; then u is queued. Columns: id, uuid, seq, rec. */
 static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
 {
     size_t ncache = u->cu.n;
     int rc = SQLITE_OK;
 
     for (size_t ci = 0; ci < ncache && rc == SQLITE_OK; ci++) {
-        if (u->items[ci].table != T_CACHES || !u->items[ci].uuid_ok) {
+        if (u->items[ci].table != T_CACHES) {
             continue;
         }
-        store_sqlite_bind_owner(s, &u->key);
-        sqlite3_bind_blob(s, 4, u->items[ci].uuid, STORE_UUID_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 1, u->items[ci].rowid);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
             struct item *it = add_item(u, T_CREDS, s, 3);
             if (it == NULL) {
@@ -210,7 +209,6 @@ static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
             it->seq = (uint64_t)sqlite3_column_int64(s, 2);
         }
         sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
     if (rc == SQLITE_OK) {
@@ -219,8 +217,11 @@ static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
     return rc;
 }
 
-/* Caches grouped by owner, each owner's in creation order; after each owner's caches, their
- * credentials. Columns: rowid, uid, session, boot_id, uuid, rec. only: just this owner's. */
+/* Caches grouped by owner, each owner's in creation (id) order; after each owner's caches,
+ * their credentials. Columns: id, uid, session, boot_id, uuid, rec. The caches table has no
+ * index by owner (writes would pay for it): the whole load sorts it once (caches are a few per
+ * owner, their records small), and a single owner's reload (only: after a failed commit, rare)
+ * scans it. */
 int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *only)
 {
     sqlite3_stmt *s = NULL;
@@ -228,10 +229,10 @@ int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *o
     struct unit *cur = NULL;
     int rc = sqlite3_prepare_v2(ld->sq->db,
                                 only == NULL
-                                    ? "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                      "ORDER BY uid, session, boot_id, pos, rowid"
-                                    : "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                      "WHERE " STORE_SQLITE_OWNER " ORDER BY pos, rowid",
+                                    ? "SELECT id, uid, session, boot_id, uuid, rec FROM caches "
+                                      "ORDER BY uid, session, boot_id, id"
+                                    : "SELECT id, uid, session, boot_id, uuid, rec FROM caches "
+                                      "WHERE " STORE_SQLITE_OWNER " ORDER BY id",
                                 -1, &s, NULL);
 
     if (rc == SQLITE_OK && only != NULL) {
@@ -239,8 +240,8 @@ int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *o
     }
     if (rc == SQLITE_OK) {
         rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT rowid, uuid, seq, rec FROM creds WHERE " STORE_SQLITE_OWNER
-                                " AND cache_uuid = ?4 ORDER BY seq, rowid",
+                                "SELECT id, uuid, seq, rec FROM creds WHERE cache_id = ?1 "
+                                "ORDER BY id",
                                 -1, &cs, NULL);
     }
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {

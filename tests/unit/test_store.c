@@ -736,7 +736,7 @@ static void fk_rollback(void *p)
 {
     ((struct fake_db *)p)->rollbacks++;
 }
-static int fk_put_cache(void *p, const struct store_cache *c)
+static int fk_put_cache(void *p, struct store_cache *c)
 {
     struct fake_db *db = p;
     db->puts++;
@@ -747,7 +747,7 @@ static int fk_del_cache(void *p, const struct store_cache *c)
     ((struct fake_db *)p)->dels++;
     return 0;
 }
-static int fk_put_cred(void *p, const struct store_cache *c, const struct store_cred *cr)
+static int fk_put_cred(void *p, const struct store_cache *c, struct store_cred *cr)
 {
     struct fake_db *db = p;
     db->puts++;

@@ -37,6 +37,10 @@
 #endif
 
 #define DB "cachet.sqlite"
+/* Credential rows of a uid (schema 2: a credential row names its cache by id), and those of
+ * no cache at all. */
+#define CREDS_OF(uid) "creds WHERE cache_id IN (SELECT id FROM caches WHERE uid = " #uid ")"
+#define ORPHAN_CREDS "creds WHERE cache_id NOT IN (SELECT id FROM caches)"
 
 struct env {
     TALLOC_CTX *mem;
@@ -852,7 +856,7 @@ static void test_tampered_rows_dropped(void **state)
     open_db(e);
     assert_null(store_cache_find(owner(e, 1002, 0, 0), "1002"));
     close_db(e);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 1002"), 0);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds"), 3); /* 1002's went with it */
 }
 
 static void test_v0_fixture_upgrade(void **state)
@@ -907,7 +911,7 @@ static void test_v0_fixture_upgrade(void **state)
     assert_int_equal(store_cache_move(e->st, owner(e, 1000, 0, 0)->caches, "1000:moved"), STORE_OK);
     before = dump(e);
     close_db(e);
-    assert_int_equal(sql_int(e, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(e, "PRAGMA user_version"), 2);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM meta"), 1);
     open_db(e);
     assert_same(before, dump(e));
@@ -1276,7 +1280,7 @@ static void test_background_load(void **state)
     bg_populate(e);
     close_db(e);
     /* A damaged credential of owner 3005, a damaged cache of owner 3010 (its creds go too). */
-    flip_rec(e, "creds", "SELECT rowid FROM creds WHERE uid = 3005 LIMIT 1 OFFSET 7", 40);
+    flip_rec(e, "creds", "SELECT rowid FROM " CREDS_OF(3005) " LIMIT 1 OFFSET 7", 40);
     flip_rec(e, "caches", "SELECT rowid FROM caches WHERE uid = 3010 LIMIT 1 OFFSET 1", 40);
     /* A cache row of owner 3020 gone altogether: its 30 credentials are orphans. */
     sql(e, "DELETE FROM caches WHERE rowid = (SELECT rowid FROM caches WHERE uid = 3020 "
@@ -1320,10 +1324,12 @@ static void test_background_load(void **state)
     open_db(e);
     assert_same(want, dump(e));
     close_db(e);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3005"), 3 * 30 - 1);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " CREDS_OF(3005)), 3 * 30 - 1);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM caches WHERE uid = 3010"), 2);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3010"), 2 * 30);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3020"), 2 * 30);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " CREDS_OF(3010)), 2 * 30);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " CREDS_OF(3020)), 2 * 30);
+    /* The damaged cache's credentials (3010) and those of the deleted one (3020) are gone. */
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " ORPHAN_CREDS), 0);
 }
 
 /* Freeing the backend (shutdown) while records are still being decrypted: threads stop,
