@@ -45,11 +45,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     /* A put writes the whole row whether it is new or not (no UPDATE-then-INSERT); with no
-     * index on caches, replacing a row is an overwrite in its leaf. */
+     * index to keep up, replacing a row is an overwrite in its leaf. */
     [S_CACHE_PUT] = "INSERT OR REPLACE INTO caches (id, uid, session, boot_id, uuid, rec) "
                     "VALUES (?4, ?1, ?2, ?3, ?5, ?6)",
     [S_CACHE_DEL] = "DELETE FROM caches WHERE id = ?1",
-    [S_CREDS_DEL] = "DELETE FROM creds WHERE cache_id = ?1",
     [S_CRED_PUT] = "INSERT OR REPLACE INTO creds (id, cache_id, uuid, seq, rec) "
                    "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_CRED_DEL] = "DELETE FROM creds WHERE id = ?1",
@@ -187,18 +186,17 @@ static void sq_reload_touched(void *pctx)
 {
     struct store_sqlite *sq = pctx;
 
-    for (size_t i = 0; i < sq->ntouched; i++) {
-        int ret = store_sqlite_reload_owner(sq, &sq->touched[i]);
-        if (ret != 0) {
-            /* Memory would no longer match the disk (an empty owner whose rows are still
-             * there would take new caches under old names). Everything acknowledged is
-             * committed, so a restart (systemd's Restart=) loads the store consistently. */
-            util_log(UTIL_LOG_ERROR, "cannot reload the caches of uid %u session %u after a "
-                     "failed commit: %s; exiting (nothing acknowledged is lost: a restart "
-                     "loads the database again)",
-                     sq->touched[i].uid, sq->touched[i].session, strerror(ret));
-            _exit(EXIT_FAILURE);
-        }
+    int ret = store_sqlite_reload_owners(sq, sq->touched, sq->ntouched);
+
+    if (ret != 0) {
+        /* Memory would no longer match the disk (an empty owner whose rows are still there
+         * would take new caches under old names). Everything acknowledged is committed, so a
+         * restart (systemd's Restart=) loads the store consistently. */
+        util_log(UTIL_LOG_ERROR, "cannot reload the caches of %zu owners after a failed "
+                 "commit: %s; exiting (nothing acknowledged is lost: a restart loads the "
+                 "database again)",
+                 sq->ntouched, strerror(ret));
+        _exit(EXIT_FAILURE);
     }
     util_log(UTIL_LOG_WARNING, "a commit failed: %zu owners' caches reloaded from disk; the "
              "requests of that commit got errors", sq->ntouched);
@@ -248,11 +246,23 @@ static int run_sealed(struct store_sqlite *sq, const struct store_rec *r, enum s
     return ret;
 }
 
-/* Delete by one integer key (a row id, or a cache's id for its credentials). */
-static int run_id(struct store_sqlite *sq, enum stmt_id id, int64_t key, const char *what)
+static int run_id(struct store_sqlite *sq, enum stmt_id id, int64_t row, const char *what)
 {
-    sqlite3_bind_int64(sq->stmt[id], 1, key);
+    sqlite3_bind_int64(sq->stmt[id], 1, row);
     return run(sq, id, what);
+}
+
+/* A cache's credentials are the ones memory holds (the authority: every row of theirs was
+ * written through it, and rows that failed to load were deleted): deleted one by one by id,
+ * each a descent of the table's b-tree, with no index to keep up. */
+static int del_cache_creds(struct store_sqlite *sq, const struct store_cache *c)
+{
+    int ret = 0;
+
+    for (const struct store_cred *cr = c->creds; cr != NULL && ret == 0; cr = cr->next) {
+        ret = run_id(sq, S_CRED_DEL, cr->row, "credential delete");
+    }
+    return ret;
 }
 
 static int sq_put_cache(void *pctx, struct store_cache *c)
@@ -291,7 +301,7 @@ static int sq_del_cache(void *pctx, const struct store_cache *c)
     int ret = write_begin(sq, &c->owner->key);
 
     if (ret == 0) {
-        ret = run_id(sq, S_CREDS_DEL, c->row, "credentials delete");
+        ret = del_cache_creds(sq, c);
     }
     return ret != 0 ? ret : run_id(sq, S_CACHE_DEL, c->row, "cache delete");
 }
@@ -301,7 +311,7 @@ static int sq_del_creds(void *pctx, const struct store_cache *c)
     struct store_sqlite *sq = pctx;
     int ret = write_begin(sq, &c->owner->key);
 
-    return ret != 0 ? ret : run_id(sq, S_CREDS_DEL, c->row, "credentials delete");
+    return ret != 0 ? ret : del_cache_creds(sq, c);
 }
 
 static int sq_put_cred(void *pctx, const struct store_cache *c, struct store_cred *cr)

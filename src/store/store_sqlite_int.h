@@ -23,7 +23,6 @@ enum stmt_id {
     S_ROLLBACK,
     S_CACHE_PUT,
     S_CACHE_DEL,
-    S_CREDS_DEL,
     S_CRED_PUT,
     S_CRED_DEL,
     S_DEF_PUT,
@@ -85,9 +84,11 @@ enum open_res store_sqlite_db_open(struct store_sqlite *sq, const char **why, ch
  * loaded on first use); without, returns when everything is loaded. */
 enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *ev,
                                 const char **why, char *err, size_t errlen);
-/* Replace an owner's contents in memory by what is committed on disk (after a rollback).
- * Returns 0 or an errno (then the owner is left empty in memory: never half-loaded). */
-int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k);
+/* Replace these owners' contents in memory by what is committed on disk (after a rollback):
+ * one pass over each table, whatever n. Returns 0 or an errno (then the owners are left empty
+ * in memory: never half-loaded). */
+int store_sqlite_reload_owners(struct store_sqlite *sq, const struct store_owner_key *keys,
+                               size_t n);
 /* Stop a background load (threads joined, plaintexts wiped); pending owners stay empty. */
 void store_sqlite_load_abort(struct store_sqlite *sq);
 /* Forget everything loaded into st (no backend attached yet: memory only). */

@@ -361,41 +361,12 @@ void store_sqlite_forget(struct store *st)
     store_foreach_owner(st, forget_owner, st);
 }
 
-/* Credential rows whose cache row does not exist at all; never read, never loaded. Every cred
- * row written by this daemon has its cache row (same transaction), so this cannot hit one. */
-static void delete_orphans(struct sq_load *ld)
-{
-    struct store_sqlite *sq = ld->sq;
-    int rc = sqlite3_exec(sq->db, "SAVEPOINT orphans", NULL, NULL, NULL);
-
-    if (rc == SQLITE_OK) {
-        /* Phrased so that the scan runs over the index creds_cache (cache_id, id: all it
-         * needs) rather than the table and its 1.5 KB records, each cache looked up by id. */
-        rc = sqlite3_exec(sq->db,
-                          "DELETE FROM creds WHERE id IN (SELECT c.id FROM creds c "
-                          "WHERE NOT EXISTS (SELECT 1 FROM caches k WHERE k.id = c.cache_id))",
-                          NULL, NULL, NULL);
-        if (rc == SQLITE_OK) {
-            ld->orphans += (size_t)sqlite3_changes(sq->db);
-            rc = sqlite3_exec(sq->db, "RELEASE orphans", NULL, NULL, NULL);
-        } else {
-            sqlite3_exec(sq->db, "ROLLBACK TO orphans", NULL, NULL, NULL);
-            sqlite3_exec(sq->db, "RELEASE orphans", NULL, NULL, NULL);
-        }
-    }
-    if (rc != SQLITE_OK) {
-        util_log(UTIL_LOG_WARNING, "cannot delete orphaned credential records: %s",
-                 sqlite3_errstr(rc));
-    }
-}
-
 /* Every unit is linked: tidy up, report, and let the load go (keys wiped, threads joined). */
 static void load_finish(struct sq_load *ld)
 {
     struct store_sqlite *sq = ld->sq;
     double t = now() - ld->t0;
 
-    delete_orphans(ld);
     if (ld->orphans > 0) {
         util_log(UTIL_LOG_WARNING, "dropped %zu credential records whose cache is gone",
                  ld->orphans);
@@ -432,42 +403,60 @@ static int load_destructor(struct sq_load *ld)
     return 0;
 }
 
-int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k)
+/* Empty the owners in memory; the keys of those to read again go to want (an owner still
+ * pending was never loaded: its records are queued as they were read). */
+static int reload_clear(struct store_sqlite *sq, const struct store_owner_key *keys, size_t n,
+                        struct store_owner_key *want, size_t *nwant)
 {
-    struct store_owner *o = store_owner_shell(sq->st, k);
-    struct sq_load *ld;
+    *nwant = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct store_owner *o = store_owner_shell(sq->st, &keys[i]);
+        if (o == NULL) {
+            return ENOMEM;
+        }
+        store_owner_clear_memory(o);
+        if (o->pending == NULL) {
+            want[(*nwant)++] = keys[i];
+        }
+    }
+    return 0;
+}
+
+int store_sqlite_reload_owners(struct store_sqlite *sq, const struct store_owner_key *keys,
+                               size_t n)
+{
+    struct sq_load *ld = talloc_zero(sq, struct sq_load);
+    struct store_owner_key *want = ld != NULL ? talloc_array(ld, struct store_owner_key, n) : NULL;
+    size_t nwant = 0;
     int rc = SQLITE_NOMEM;
 
-    if (o == NULL) {
-        return ENOMEM;
-    }
-    store_owner_clear_memory(o);
-    if (o->pending != NULL) {
-        return 0; /* never loaded yet: its records are still queued, as they were read */
-    }
-    ld = talloc_zero(sq, struct sq_load);
-    if (ld == NULL) {
+    if (want == NULL || reload_clear(sq, keys, n, want, &nwant) != 0) {
+        talloc_free(ld);
         return ENOMEM;
     }
     ld->sq = sq;
     ld->efd = -1;
     talloc_set_destructor(ld, load_destructor);
-    ld->pool = store_crypt_pool_new(ld, sq->crypt, 1, -1);
+    ld->pool = nwant > 0 ? store_crypt_pool_new(ld, sq->crypt, 1, -1) : NULL;
     if (ld->pool != NULL) {
-        rc = store_sqlite_read_defaults(ld, k);
+        rc = SQLITE_OK;
+    } else if (nwant == 0) {
+        talloc_free(ld);
+        return 0;
+    }
+    for (size_t i = 0; i < nwant && rc == SQLITE_OK; i++) {
+        rc = store_sqlite_read_defaults(ld, &want[i]);
     }
     if (rc == SQLITE_OK) {
-        rc = store_sqlite_read_caches(ld, k);
+        rc = store_sqlite_read_caches(ld, want, nwant);
     }
-    if (rc == SQLITE_OK) {
-        for (size_t i = 0; i < ld->nunits; i++) {
+    for (size_t i = 0; i < ld->nunits; i++) {
+        if (rc == SQLITE_OK) {
             link_unit(ld, ld->units[i]); /* decrypted here if the worker has not started */
-        }
-    } else {
-        for (size_t i = 0; i < ld->nunits; i++) {
+        } else {
             ld->units[i]->o->pending = NULL;
+            store_owner_clear_memory(ld->units[i]->o);
         }
-        store_owner_clear_memory(o);
     }
     talloc_free(ld);
     return rc == SQLITE_OK ? 0 : EIO;
@@ -504,7 +493,7 @@ enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *
         rc = store_sqlite_read_defaults(ld, NULL);
     }
     if (rc == SQLITE_OK) {
-        rc = store_sqlite_read_caches(ld, NULL);
+        rc = store_sqlite_read_caches(ld, NULL, 0);
     }
     for (size_t i = 0; rc == SQLITE_OK && i < ld->nunits; i++) {
         if (!ld->units[i]->queued) {

@@ -37,8 +37,7 @@
     " session INTEGER NOT NULL, boot_id BLOB NOT NULL, uuid BLOB NOT NULL,"                 \
     " rec BLOB NOT NULL);"                                                                  \
     "CREATE TABLE creds (id INTEGER PRIMARY KEY, cache_id INTEGER NOT NULL,"                \
-    " uuid BLOB NOT NULL, seq INTEGER NOT NULL, rec BLOB NOT NULL);"                        \
-    "CREATE INDEX creds_cache ON creds (cache_id);"
+    " uuid BLOB NOT NULL, seq INTEGER NOT NULL, rec BLOB NOT NULL);"
 
 static const char schema_v2[] =
     SCHEMA_V2_ROWS
