@@ -667,6 +667,64 @@ static void test_roundtrip(void **state)
     assert_int_equal(sql_int(e, "SELECT count(*) FROM caches WHERE uid = 1000"), 0);
 }
 
+/* Rows are addressed by id (schema 2): ids survive restarts, a deletion takes exactly the
+ * rows of what memory deleted, and new rows get ids above every id on disk, so a cache created
+ * after a restart comes last even if the newest cache before it was destroyed. */
+static void test_row_ids(void **state)
+{
+    struct env *e = *state;
+    struct store_owner *a;
+    struct store_cache *c;
+    struct kcm_mcred m;
+    char *rows;
+    int64_t gone;
+    int64_t kept;
+
+    open_db(e);
+    populate(e);
+    rows = rows_text(e);
+    assert_rows_on_disk(e);
+    open_db(e);
+    assert_same(rows, rows_text(e));
+
+    /* One credential, then a whole cache (the middle one): by id, nothing else. */
+    a = owner(e, 1000, 0, 0);
+    c = a->caches->next;
+    assert_true(c->ncreds >= 1);
+    gone = c->creds->row;
+    memset(&m, 0, sizeof(m));
+    m.fields = KCM_SC_SERVER;
+    m.c.server = *mk_princ(e, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST");
+    assert_int_equal(store_cred_remove(e->st, c, 0, &m), STORE_OK);
+    kept = a->caches->creds->row;
+    assert_int_equal(store_cache_destroy(e->st, a->caches->next->next), STORE_OK);
+    assert_rows_on_disk(e);
+    assert_int_equal(sql_int(e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = "
+                                                        "%lld", (long long)gone)),
+                     0);
+    assert_int_equal(sql_int(e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = "
+                                                        "%lld", (long long)kept)),
+                     1);
+
+    /* The newest cache destroyed, then a restart: the next cache still comes last. */
+    open_db(e);
+    a = owner(e, 1000, 0, 0);
+    c = init_cache(e, a, "1000:newest", "zoe@EXAMPLE.TEST");
+    add_cred(e, c, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "tgt-zoe");
+    assert_int_equal(store_cache_destroy(e->st, c), STORE_OK);
+    reopen(e);
+    a = owner(e, 1000, 0, 0);
+    c = init_cache(e, a, "1000:after", "yves@EXAMPLE.TEST");
+    add_cred(e, c, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "tgt-yves");
+    assert_ptr_equal(a->caches_tail, c);
+    for (struct store_cache *x = a->caches; x != c; x = x->next) {
+        assert_true(x->row < c->row);
+    }
+    assert_rows_on_disk(e);
+    open_db(e);
+    assert_string_equal(owner(e, 1000, 0, 0)->caches_tail->name, "1000:after");
+}
+
 /* A store operation fails in the middle of its transaction (a trigger makes the 4th
  * credential insert fail): memory and disk both stay as they were. */
 static void test_replace_failure_rolls_back(void **state)
@@ -1585,10 +1643,19 @@ static void test_group_commit(void **state)
     /* 1002 was created by the failed group: reloaded, it is empty (dump skips it). */
     assert_same(after, dump(e));
     assert_int_equal(owner(e, 1002, 0, 0)->ncaches, 0);
-    /* Writes work again, and what is on disk is what memory says. */
-    add_cred(e, store_cache_find(owner(e, 1000, 0, 0), "1000"), "host/r@EXAMPLE.TEST", "host-r");
+    /* Writes work again, and what is on disk is what memory says, row ids included: the
+     * reloaded owners' deletions hit their own rows. */
+    a = owner(e, 1000, 0, 0);
+    add_cred(e, store_cache_find(a, "1000"), "host/r@EXAMPLE.TEST", "host-r");
+    init_cache(e, owner(e, 1002, 0, 0), "1002", "carol@EXAMPLE.TEST");
+    assert_int_equal(store_cred_remove(e->st, store_cache_find(a, "1000"), 0,
+                                       &(struct kcm_mcred){ .fields = KCM_SC_SERVER,
+                                                            .c.server = *mk_princ(
+                                                                e, "host/x@EXAMPLE.TEST") }),
+                     STORE_OK);
     after = dump(e);
-    reopen(e);
+    assert_rows_on_disk(e);
+    open_db(e);
     assert_same(after, dump(e));
 }
 
@@ -1596,6 +1663,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_failure_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_file_moved_aside, setup, teardown),
