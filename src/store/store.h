@@ -118,8 +118,10 @@ struct store_persist_ops {
     int (*del_owner)(void *pctx, const struct store_owner *o);
     /* Group commit (optional: all NULL if the backend has none). One store operation inside
      * the open transaction: savepoint, release it, or roll back to it (nonzero: the whole
-     * transaction is gone, e.g. sqlite aborted it on an I/O error). */
-    int (*op_begin)(void *pctx);
+     * transaction is gone, e.g. sqlite aborted it on an I/O error). single: the operation
+     * makes exactly one put_* or del_cred call; a backend that runs each of those as one
+     * atomic statement (a failed one leaves nothing behind) may skip the savepoint. */
+    int (*op_begin)(void *pctx, bool single);
     int (*op_release)(void *pctx);
     int (*op_rollback)(void *pctx);
     /* The group's transaction was rolled back: reload, from what is committed, every owner the

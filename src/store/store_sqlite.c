@@ -152,12 +152,19 @@ static int sq_begin(void *pctx)
     return run(sq, S_BEGIN, "BEGIN");
 }
 
-static int sq_op_begin(void *pctx)
+/* An operation of a group runs in a savepoint, so that it can fail alone, unless it is a
+ * single put or del_cred: each of those is one statement (sealing comes before it), which
+ * sqlite runs atomically (a failed one is undone by itself, or aborts the whole transaction,
+ * which the group then sees), so a savepoint would only cost two more statements and a copy
+ * of every page it touches. That is most KCM writes: STORE, a new cache's INITIALIZE,
+ * SET_DEFAULT_CACHE, SET_KDC_OFFSET. */
+static int sq_op_begin(void *pctx, bool single)
 {
     struct store_sqlite *sq = pctx;
     int ret = in_tx(sq);
 
-    return ret != 0 ? ret : run(sq, S_SAVEPOINT, "SAVEPOINT");
+    sq->op_sp = !single;
+    return ret != 0 || single ? ret : run(sq, S_SAVEPOINT, "SAVEPOINT");
 }
 
 static int sq_op_release(void *pctx)
@@ -165,7 +172,7 @@ static int sq_op_release(void *pctx)
     struct store_sqlite *sq = pctx;
     int ret = in_tx(sq);
 
-    return ret != 0 ? ret : run(sq, S_RELEASE, "RELEASE");
+    return ret != 0 || !sq->op_sp ? ret : run(sq, S_RELEASE, "RELEASE");
 }
 
 /* Nonzero if the transaction itself is gone (then the caller rolls back the group). */
@@ -175,6 +182,9 @@ static int sq_op_rollback(void *pctx)
 
     if (sqlite3_get_autocommit(sq->db)) {
         return EIO;
+    }
+    if (!sq->op_sp) {
+        return 0; /* its one statement left nothing behind */
     }
     if (run(sq, S_ROLLBACK_TO, "ROLLBACK TO") != 0 || run(sq, S_RELEASE, "RELEASE") != 0) {
         return EIO;

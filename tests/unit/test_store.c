@@ -927,8 +927,9 @@ static int sp_put_default(void *p, const struct store_owner *o)
     db->put_fail = 0;
     return e;
 }
-static int sp_op_begin(void *p)
+static int sp_op_begin(void *p, bool single)
 {
+    (void)single;
     return ((struct sp_db *)p)->sp_fail;
 }
 static int sp_op_release(void *p)

@@ -1659,6 +1659,44 @@ static void test_group_commit(void **state)
     assert_same(after, dump(e));
 }
 
+/* A group's single-write operations (a STORE here) run without a savepoint: one that fails
+ * (an injected constraint failure) leaves nothing behind, and the operations around it
+ * commit. */
+static void test_group_single_failure(void **state)
+{
+    struct env *e = *state;
+    struct store_cache *b;
+    char *want;
+
+    open_db(e);
+    init_cache(e, owner(e, 1000, 0, 0), "1000", "alice@EXAMPLE.TEST");
+    init_cache(e, owner(e, 1001, 0, 0), "1001", "bob@EXAMPLE.TEST");
+    close_db(e);
+    sql(e, "CREATE TRIGGER inject BEFORE INSERT ON creds WHEN (SELECT count(*) FROM creds) >= 1 "
+           "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    open_db(e);
+    store_group_set_hook(e->st, group_hook, NULL);
+    store_group_defer(e->st, true);
+    add_cred(e, store_cache_find(owner(e, 1000, 0, 0), "1000"), "host/x@EXAMPLE.TEST", "x");
+    b = store_cache_find(owner(e, 1001, 0, 0), "1001");
+    assert_int_equal(store_cred_add(e->st, b, mk_cred(e, "bob@EXAMPLE.TEST",
+                                                      "host/y@EXAMPLE.TEST", "y")),
+                     STORE_IO);
+    assert_int_equal(store_set_default(e->st, owner(e, 1001, 0, 0), "1001:z"), STORE_OK);
+    store_group_defer(e->st, false);
+    assert_int_equal(store_group_size(e->st), 2);
+    hook_calls = hook_committed = 0;
+    store_group_end(e->st);
+    assert_int_equal(hook_committed, 1);
+    assert_int_equal(b->ncreds, 0);
+    want = dump(e);
+    assert_rows_on_disk(e);
+    open_db(e);
+    assert_same(want, dump(e));
+    assert_int_equal(store_cache_find(owner(e, 1000, 0, 0), "1000")->ncreds, 1);
+    assert_string_equal(owner(e, 1001, 0, 0)->default_name, "1001:z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1680,6 +1718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_background_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_single_failure, setup, teardown),
     };
     const char *why = NULL;
 
