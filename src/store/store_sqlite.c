@@ -12,19 +12,37 @@
  * checkpoint); it can never corrupt the database. That is the trade SSSD and most daemons make:
  * an fsync per kinit would cost far more than re-running kinit after a power cut.
  *
- * Schema, version 1 (PRAGMA user_version); owner = (uid, session, boot_id):
- *     caches(owner, uuid, pos, rec)              UNIQUE (owner, uuid)
- *     creds(owner, cache_uuid, uuid, seq, rec)   UNIQUE (owner, cache_uuid, uuid)
- *     defaults(owner, rec)                       PRIMARY KEY (owner)
+ * Schema, version 2 (PRAGMA user_version); owner = (uid, session, boot_id):
+ *     caches(id INTEGER PRIMARY KEY, owner, uuid, rec)
+ *     creds(id INTEGER PRIMARY KEY, cache_id, uuid, seq, rec)     cache_id = its cache's id
+ *     defaults(owner, rec)                                        PRIMARY KEY (owner)
  *     meta(key, value)                           'keycheck': a marker sealed under the key
  * rec is a record sealed by store_crypt: names, principals, offsets, credentials and default
- * names are only ever stored encrypted; the clear columns are the keys needed to find and
- * delete rows. pos and seq keep the order of caches (creation) and credentials (insertion)
- * across restarts.
+ * names are only ever stored encrypted; the clear columns are what the load needs to group
+ * rows by owner and check each record against its row.
+ *
+ * Written for the fewest pages per commit (a commit appends every page it changed to the WAL,
+ * two write(2)s per page): rows are addressed by their id only and there is no secondary
+ * index on caches or creds. Ids come from in-memory counters (struct store_sqlite, set from
+ * MAX(id) at open), so a new row always lands on the right-most leaf of its table, whichever
+ * client wrote it, and the ids give creation order (caches) and insertion order (credentials
+ * of a cache): no pos column, no MAX(pos) scan. The in-memory cache and credential keep their
+ * row id (store_cache.row, store_cred.row): updates and deletes go by id, and a cache's
+ * credentials are deleted by walking the cache in memory, the authority (every row was written
+ * through it; rows that fail to load are deleted at load). What the missing indexes cost is
+ * paid where it is rare: the start-up load reads each table once in id order and groups rows
+ * by owner in memory (store_sqlite_read.c); reloading owners after a failed commit scans both
+ * tables once for all of them; the owner-wide delete (store_owner_remove) walks the owner in
+ * memory. defaults keeps its owner key: it is written by SET_DEFAULT_CACHE only.
+ *
+ * Version 1 had owner columns in creds, pos and UNIQUE (owner, uuid) indexes on both tables:
+ * random keys, so a group commit of requests from n clients rewrote about n index leaves, and
+ * every new cache cost a MAX(pos) scan of the caches table. migrate_v1 (store_sqlite_open.c) rebuilds caches and
+ * creds in place, ids in (pos) and (cache, seq) order, keeping the ciphertexts.
  * Version 0 (the prototype, before session-bound collections) keyed owners by (uid, session)
  * only, had no pos, seq or meta, and relied on rowid order, which VACUUM and INSERT OR REPLACE
- * do not preserve. MIGRATE_V0 rebuilds its tables in place, keeping the ciphertexts (record
- * format 1, read with an all-zero boot_id). */
+ * do not preserve. migrate_v0 rebuilds its tables as version 1 (then migrate_v1 runs),
+ * keeping the ciphertexts (record format 1, read with an all-zero boot_id). */
 #include "config.h"
 #include "store/store_sqlite.h"
 

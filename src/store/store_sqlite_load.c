@@ -6,9 +6,11 @@
  * (store_crypt_pool), and need not be finished before the daemon serves:
  *
  * 1. Read (store_sqlite_read.c; this thread, inside store_sqlite_open): every row's clear
- *    columns and a copy of its ciphertext (not secret), grouped by owner into units; each
- *    owner gets an empty "pending" shell in the store, and its unit is queued for the workers
- *    as soon as it is complete, so decryption overlaps the reading.
+ *    columns and a copy of its ciphertext (not secret), each table in one pass in id order,
+ *    grouped by owner into units; each owner gets an empty "pending" shell in the store. The
+ *    units are queued for the workers once both tables are read: with no index by owner or
+ *    cache (schema 2: the writes do not pay for one), a credential row of any owner can come
+ *    last. The read is a sequential scan, a fraction of the decryption's time.
  * 2. Without an event loop (opt->ev NULL: tests, tools) the rest happens before
  *    store_sqlite_open returns. With one, the daemon is ready now, and:
  * 3. Link (event loop): a finished unit is parsed, checked against its rows and linked into
@@ -17,13 +19,14 @@
  *    no worker has started it, or waited for. No lookup, mutation, listing or purge ever sees
  *    a pending owner: requests for other owners go on while the rest decrypts, a request for
  *    a not yet decrypted owner costs that owner's decryption (~4 ms for 200 credentials).
- * 4. When every unit is linked: orphaned credential rows are deleted, the pool and its keys
- *    are freed, and "loaded ..." is logged with the full load time.
+ * 4. When every unit is linked: the pool and its keys are freed, and "loaded ..." is logged
+ *    with the full load time (orphaned credential rows, whose cache row is gone, were found
+ *    by the read and deleted right after it).
  *
  * A record that does not decrypt, does not parse, or belongs to another row is dropped: logged,
- * and deleted when its owner is linked -- before any write can touch that owner's rows, so
- * deleting by rowid cannot hit a row written since start-up. Credentials of a dropped cache
- * are dropped with it. */
+ * and deleted when its owner is linked -- before any write can touch that owner's rows (and
+ * new rows get ids above every id on disk anyway), so deleting by id cannot hit a row written
+ * since start-up. Credentials of a dropped cache are dropped with it. */
 #include "config.h"
 
 #include <errno.h>
