@@ -667,6 +667,12 @@ static void test_roundtrip(void **state)
     assert_int_equal(sql_int(e, "SELECT count(*) FROM caches WHERE uid = 1000"), 0);
 }
 
+static long cred_rows(struct env *e, int64_t id)
+{
+    return sql_int(e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = %lld",
+                                      (long long)id));
+}
+
 /* Rows are addressed by id (schema 2): ids survive restarts, a deletion takes exactly the
  * rows of what memory deleted, and new rows get ids above every id on disk, so a cache created
  * after a restart comes last even if the newest cache before it was destroyed. */
@@ -699,12 +705,8 @@ static void test_row_ids(void **state)
     kept = a->caches->creds->row;
     assert_int_equal(store_cache_destroy(e->st, a->caches->next->next), STORE_OK);
     assert_rows_on_disk(e);
-    assert_int_equal(sql_int(e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = "
-                                                        "%lld", (long long)gone)),
-                     0);
-    assert_int_equal(sql_int(e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = "
-                                                        "%lld", (long long)kept)),
-                     1);
+    assert_int_equal(cred_rows(e, gone), 0);
+    assert_int_equal(cred_rows(e, kept), 1);
 
     /* The newest cache destroyed, then a restart: the next cache still comes last. */
     open_db(e);
