@@ -220,7 +220,8 @@ static void sq_reload_touched(void *pctx)
         /* Memory would no longer match the disk (an empty owner whose rows are still there
          * would take new caches under old names). Everything acknowledged is committed, so a
          * restart (systemd's Restart=) loads the store consistently. */
-        util_log(UTIL_LOG_ERROR, "cannot reload the caches of %zu owners after a failed "
+        util_log(UTIL_LOG_ERROR,
+                 "cannot reload the caches of %zu owners after a failed "
                  "commit: %s; exiting (nothing acknowledged is lost: a restart loads the "
                  "database again)",
                  sq->ntouched, strerror(ret));
@@ -258,8 +259,8 @@ static int write_begin(struct store_sqlite *sq, const struct store_owner_key *k)
 }
 
 /* Seal r, bind the ciphertext as parameter idx of statement id and run it. */
-static int run_sealed(struct store_sqlite *sq, const struct store_rec *r, enum stmt_id id,
-                      int idx, const char *what)
+static int run_sealed(struct store_sqlite *sq, const struct store_rec *r, enum stmt_id id, int idx,
+                      const char *what)
 {
     struct util_secbuf *ct = NULL;
     int ret = seal(sq, r, &ct);
@@ -489,8 +490,8 @@ static enum open_res prepare_statements(struct store_sqlite *sq, const char **wh
     int rc;
 
     for (int i = 0; i < S_COUNT; i++) {
-        rc = sqlite3_prepare_v3(sq->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                                    &sq->stmt[i], NULL);
+        rc = sqlite3_prepare_v3(sq->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sq->stmt[i],
+                                NULL);
         if (rc != SQLITE_OK) {
             /* A table or column missing under a current version number: not our schema. */
             return store_sqlite_classify(sq, rc, "preparing statements", why, err, errlen);

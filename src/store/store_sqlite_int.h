@@ -54,7 +54,7 @@ struct store_sqlite {
      * and ids give creation order. Set at load (store_sqlite_load_counters). */
     int64_t next_cache_row;
     int64_t next_cred_row;
-    bool op_sp; /* the group's current operation has a savepoint (sq_op_begin) */
+    bool op_sp;           /* the group's current operation has a savepoint (sq_op_begin) */
     struct sq_load *load; /* while records are still being decrypted (store_sqlite_load.c) */
     /* Owners the open transaction changed: reloaded from disk if it is rolled back. */
     struct store_owner_key *touched;

@@ -32,15 +32,14 @@
     "PRAGMA user_version = 1;"
 
 /* Version 2: caches and credentials addressed by row id (see store_sqlite.c). */
-#define SCHEMA_V2_ROWS                                                                      \
-    "CREATE TABLE caches (id INTEGER PRIMARY KEY, uid INTEGER NOT NULL,"                    \
-    " session INTEGER NOT NULL, boot_id BLOB NOT NULL, uuid BLOB NOT NULL,"                 \
-    " rec BLOB NOT NULL);"                                                                  \
-    "CREATE TABLE creds (id INTEGER PRIMARY KEY, cache_id INTEGER NOT NULL,"                \
+#define SCHEMA_V2_ROWS                                                       \
+    "CREATE TABLE caches (id INTEGER PRIMARY KEY, uid INTEGER NOT NULL,"     \
+    " session INTEGER NOT NULL, boot_id BLOB NOT NULL, uuid BLOB NOT NULL,"  \
+    " rec BLOB NOT NULL);"                                                   \
+    "CREATE TABLE creds (id INTEGER PRIMARY KEY, cache_id INTEGER NOT NULL," \
     " uuid BLOB NOT NULL, seq INTEGER NOT NULL, rec BLOB NOT NULL);"
 
-static const char schema_v2[] =
-    SCHEMA_V2_ROWS
+static const char schema_v2[] = SCHEMA_V2_ROWS
     "CREATE TABLE defaults (uid INTEGER NOT NULL, session INTEGER NOT NULL,"
     " boot_id BLOB NOT NULL, rec BLOB NOT NULL, PRIMARY KEY (uid, session, boot_id));"
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"
@@ -390,8 +389,8 @@ static int migrate(struct store_sqlite *sq, int version)
     static const char *const steps[] = { migrate_v0, migrate_v1 };
     int rc = SQLITE_OK;
 
-    util_log(UTIL_LOG_INFO, "upgrading database %s from schema version %d to %d", sq->path,
-             version, STORE_SQLITE_SCHEMA_VERSION);
+    util_log(UTIL_LOG_INFO, "upgrading database %s from schema version %d to %d", sq->path, version,
+             STORE_SQLITE_SCHEMA_VERSION);
     for (int v = version; v < STORE_SQLITE_SCHEMA_VERSION && rc == SQLITE_OK; v++) {
         rc = sqlite3_exec(sq->db, steps[v], NULL, NULL, NULL);
     }
@@ -472,11 +471,11 @@ static enum open_res setup_schema(struct store_sqlite *sq, const char **why, cha
         rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
-        enum open_res res = store_sqlite_classify(
-            sq, rc,
-            version < STORE_SQLITE_SCHEMA_VERSION ? "creating or upgrading the schema"
-                                                  : "writing the key check",
-            why, err, errlen);
+        enum open_res res = store_sqlite_classify(sq, rc,
+                                                  version < STORE_SQLITE_SCHEMA_VERSION
+                                                      ? "creating or upgrading the schema"
+                                                      : "writing the key check",
+                                                  why, err, errlen);
         sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
         return res;
     }

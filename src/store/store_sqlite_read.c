@@ -269,9 +269,8 @@ static int read_creds(struct sq_load *ld, bool partial)
 int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *only, size_t nonly)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT id, uid, session, boot_id, uuid, rec FROM caches", -1, &s,
-                                NULL);
+    int rc = sqlite3_prepare_v2(
+        ld->sq->db, "SELECT id, uid, session, boot_id, uuid, rec FROM caches", -1, &s, NULL);
 
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_owner_key k;

@@ -538,8 +538,7 @@ static char *rows_text(struct env *e)
     for (size_t i = 0; i < os.n; i++) {
         for (struct store_cache *c = os.v[i]->caches; c != NULL; c = c->next) {
             s = talloc_asprintf_append(s, "%s%u/%u %lld:", s[0] != '\0' ? "\n" : "",
-                                       os.v[i]->key.uid, os.v[i]->key.session,
-                                       (long long)c->row);
+                                       os.v[i]->key.uid, os.v[i]->key.session, (long long)c->row);
             for (struct store_cred *cr = c->creds; cr != NULL; cr = cr->next) {
                 s = talloc_asprintf_append(s, "%s%lld", cr == c->creds ? "" : ",",
                                            (long long)cr->row);
@@ -669,8 +668,8 @@ static void test_roundtrip(void **state)
 
 static long cred_rows(struct env *e, int64_t id)
 {
-    return sql_int(e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = %lld",
-                                      (long long)id));
+    return sql_int(
+        e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = %lld", (long long)id));
 }
 
 /* Rows are addressed by id (schema 2): ids survive restarts, a deletion takes exactly the
@@ -1650,11 +1649,11 @@ static void test_group_commit(void **state)
     a = owner(e, 1000, 0, 0);
     add_cred(e, store_cache_find(a, "1000"), "host/r@EXAMPLE.TEST", "host-r");
     init_cache(e, owner(e, 1002, 0, 0), "1002", "carol@EXAMPLE.TEST");
-    assert_int_equal(store_cred_remove(e->st, store_cache_find(a, "1000"), 0,
-                                       &(struct kcm_mcred){ .fields = KCM_SC_SERVER,
-                                                            .c.server = *mk_princ(
-                                                                e, "host/x@EXAMPLE.TEST") }),
-                     STORE_OK);
+    assert_int_equal(
+        store_cred_remove(e->st, store_cache_find(a, "1000"), 0,
+                          &(struct kcm_mcred){ .fields = KCM_SC_SERVER,
+                                               .c.server = *mk_princ(e, "host/x@EXAMPLE.TEST") }),
+        STORE_OK);
     after = dump(e);
     assert_rows_on_disk(e);
     open_db(e);
@@ -1681,9 +1680,9 @@ static void test_group_single_failure(void **state)
     store_group_defer(e->st, true);
     add_cred(e, store_cache_find(owner(e, 1000, 0, 0), "1000"), "host/x@EXAMPLE.TEST", "x");
     b = store_cache_find(owner(e, 1001, 0, 0), "1001");
-    assert_int_equal(store_cred_add(e->st, b, mk_cred(e, "bob@EXAMPLE.TEST",
-                                                      "host/y@EXAMPLE.TEST", "y")),
-                     STORE_IO);
+    assert_int_equal(
+        store_cred_add(e->st, b, mk_cred(e, "bob@EXAMPLE.TEST", "host/y@EXAMPLE.TEST", "y")),
+        STORE_IO);
     assert_int_equal(store_set_default(e->st, owner(e, 1001, 0, 0), "1001:z"), STORE_OK);
     store_group_defer(e->st, false);
     assert_int_equal(store_group_size(e->st), 2);
