@@ -102,6 +102,36 @@ static void cred(struct buf *b, const char *realm, const char *tag, const char *
     data(b, "", 0); /* second ticket */
 }
 
+/* Record bodies (after the header): a cache's uuid (16 x id), name, offset and principal
+ * client@realm; a credential's cache uuid and uuid (16 x cache_id, 16 x id) and credential. */
+static void cache_body(struct buf *b, uint8_t id, const char *name, int32_t offset,
+                       const char *client, const char *realm)
+{
+    struct buf p = { .n = 0 };
+    uint8_t uuid[16];
+
+    memset(uuid, id, sizeof(uuid));
+    princ(&p, client, NULL, realm);
+    put(b, uuid, 16);
+    put(b, name, strlen(name) + 1);
+    u32(b, (uint32_t)offset);
+    data(b, p.p, p.n);
+}
+
+static void cred_body(struct buf *b, uint8_t cache_id, uint8_t id, const char *realm,
+                      const char *tag, const char *client, const char *s1, const char *s2)
+{
+    struct buf c = { .n = 0 };
+    uint8_t uuid[16];
+
+    memset(uuid, cache_id, sizeof(uuid));
+    put(b, uuid, 16);
+    memset(uuid, id, sizeof(uuid));
+    put(b, uuid, 16);
+    cred(&c, realm, tag, client, s1, s2);
+    data(b, c.p, c.n);
+}
+
 /* Seal plain; out->ciphertext.data is malloc'ed. */
 static void seal(const struct buf *plain, krb5_enc_data *out)
 {

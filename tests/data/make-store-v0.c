@@ -58,16 +58,11 @@ static void add_cache(uint32_t uid, uint32_t session, uint8_t id, const char *na
                       const char *client, int32_t offset)
 {
     struct buf b;
-    struct buf p = { .n = 0 };
     uint8_t uuid[16];
 
     memset(uuid, id, sizeof(uuid));
-    princ(&p, client, NULL, "V0.TEST");
     hdr(&b, 1, uid, session);
-    put(&b, uuid, 16);
-    put(&b, name, strlen(name) + 1);
-    u32(&b, (uint32_t)offset);
-    data(&b, p.p, p.n);
+    cache_body(&b, id, name, offset, client, "V0.TEST");
     insert_sealed(owner_stmt("INSERT INTO caches (uid, session, uuid, rec) VALUES (?, ?, ?, ?)",
                              uid, session, uuid, NULL),
                   4, &b);
@@ -77,17 +72,13 @@ static void add_cred(uint32_t uid, uint32_t session, uint8_t cache_id, uint8_t i
                      const char *client, const char *s1, const char *s2)
 {
     struct buf b;
-    struct buf c = { .n = 0 };
     uint8_t cu[16];
     uint8_t uuid[16];
 
     memset(cu, cache_id, sizeof(cu));
     memset(uuid, id, sizeof(uuid));
-    cred(&c, "V0.TEST", "v0", client, s1, s2);
     hdr(&b, 2, uid, session);
-    put(&b, cu, 16);
-    put(&b, uuid, 16);
-    data(&b, c.p, c.n);
+    cred_body(&b, cache_id, id, "V0.TEST", "v0", client, s1, s2);
     insert_sealed(owner_stmt("INSERT INTO creds (uid, session, cache_uuid, uuid, rec) "
                              "VALUES (?, ?, ?, ?, ?)",
                              uid, session, cu, uuid),

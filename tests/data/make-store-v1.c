@@ -73,16 +73,11 @@ static void add_cache(const struct owner *o, uint8_t id, int64_t pos, const char
     sqlite3_stmt *s = prepare("INSERT INTO caches (uid, session, boot_id, uuid, pos, rec) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     struct buf b;
-    struct buf p = { .n = 0 };
     uint8_t uuid[16];
 
     memset(uuid, id, sizeof(uuid));
-    princ(&p, client, NULL, REALM);
     hdr(&b, 1, o, s);
-    put(&b, uuid, 16);
-    put(&b, name, strlen(name) + 1);
-    u32(&b, (uint32_t)offset);
-    data(&b, p.p, p.n);
+    cache_body(&b, id, name, offset, client, REALM);
     sqlite3_bind_blob(s, 4, uuid, 16, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 5, pos);
     insert_sealed(s, 6, &b);
@@ -94,17 +89,13 @@ static void add_cred(const struct owner *o, uint8_t cache_id, uint8_t id, int64_
     sqlite3_stmt *s = prepare("INSERT INTO creds (uid, session, boot_id, cache_uuid, uuid, seq, "
                               "rec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     struct buf b;
-    struct buf c = { .n = 0 };
     uint8_t cu[16];
     uint8_t uuid[16];
 
     memset(cu, cache_id, sizeof(cu));
     memset(uuid, id, sizeof(uuid));
-    cred(&c, REALM, "v1", client, s1, s2);
     hdr(&b, 2, o, s);
-    put(&b, cu, 16);
-    put(&b, uuid, 16);
-    data(&b, c.p, c.n);
+    cred_body(&b, cache_id, id, REALM, "v1", client, s1, s2);
     sqlite3_bind_blob(s, 4, cu, 16, SQLITE_TRANSIENT);
     sqlite3_bind_blob(s, 5, uuid, 16, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 6, seq);
