@@ -236,8 +236,8 @@ static const struct cache_ref *find_ref(const struct sq_load *ld, int64_t id)
 static int read_creds(struct sq_load *ld, bool partial)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(ld->sq->db, "SELECT id, cache_id, uuid, seq, rec FROM creds", -1,
-                                &s, NULL);
+    int rc = sqlite3_prepare_v2(
+        ld->sq->db, "SELECT id, cache_id, uuid, seq, rec FROM creds ORDER BY id", -1, &s, NULL);
 
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         const struct cache_ref *ref = find_ref(ld, sqlite3_column_int64(s, 1));
@@ -270,7 +270,8 @@ int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *o
 {
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(
-        ld->sq->db, "SELECT id, uid, session, boot_id, uuid, rec FROM caches", -1, &s, NULL);
+        ld->sq->db, "SELECT id, uid, session, boot_id, uuid, rec FROM caches ORDER BY id", -1, &s,
+        NULL);
 
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_owner_key k;
