@@ -35,10 +35,13 @@
  * tables once for all of them; the owner-wide delete (store_owner_remove) walks the owner in
  * memory. defaults keeps its owner key: it is written by SET_DEFAULT_CACHE only.
  *
+ * The ids are INTEGER PRIMARY KEYs, which VACUUM keeps (it may renumber implicit rowids).
+ *
  * Version 1 had owner columns in creds, pos and UNIQUE (owner, uuid) indexes on both tables:
  * random keys, so a group commit of requests from n clients rewrote about n index leaves, and
- * every new cache cost a MAX(pos) scan of the caches table. migrate_v1 (store_sqlite_open.c) rebuilds caches and
- * creds in place, ids in (pos) and (cache, seq) order, keeping the ciphertexts.
+ * every new cache cost a MAX(pos) scan of the caches table. migrate_v1 (store_sqlite_open.c)
+ * rebuilds caches and creds in place, ids in (pos) and (cache, seq) order, keeping the
+ * ciphertexts.
  * Version 0 (the prototype, before session-bound collections) keyed owners by (uid, session)
  * only, had no pos, seq or meta, and relied on rowid order, which VACUUM and INSERT OR REPLACE
  * do not preserve. migrate_v0 rebuilds its tables as version 1 (then migrate_v1 runs),

@@ -3,11 +3,11 @@
  * Helpers, and why this does not use src/: make-store-common.h.
  *
  *   v1 tables (the SQL below is version 1's, as src/store/store_sqlite_open.c created it):
- *     caches(uid, session, boot_id, uuid, pos, rec)              UNIQUE (uid, session, boot_id, uuid)
- *     creds(uid, session, boot_id, cache_uuid, uuid, seq, rec)   UNIQUE (uid, session, boot_id,
- *                                                                        cache_uuid, uuid)
- *     defaults(uid, session, boot_id, rec)                       PRIMARY KEY (uid, session, boot_id)
- *     meta(key, value)                                           'keycheck': the key check record
+ *     caches(owner, uuid, pos, rec)              UNIQUE (owner, uuid)
+ *     creds(owner, cache_uuid, uuid, seq, rec)   UNIQUE (owner, cache_uuid, uuid)
+ *     defaults(owner, rec)                       PRIMARY KEY (owner)
+ *     meta(key, value)                           'keycheck': the key check record
+ *     owner = (uid, session, boot_id);
  *     order: caches by pos (store-wide, creation), credentials by seq within their cache;
  *     PRAGMA user_version = 1
  *   record format 2: u8 2 | u8 type | u32 uid | u32 session | boot_id[16] | body
