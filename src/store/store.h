@@ -63,6 +63,7 @@ struct store_cred {
     struct store_cred *next;
     uint8_t uuid[STORE_UUID_LEN];
     uint64_t seq; /* position, for persistence ordering */
+    int64_t row;  /* the persistence backend's id for it; 0: not written yet */
     struct util_secbuf *blob;
     struct kcm_cred v; /* views into blob */
 };
@@ -81,6 +82,7 @@ struct store_cache {
     size_t ncreds;
     size_t bytes;
     uint64_t next_seq;
+    int64_t row; /* the persistence backend's id for it; 0: not written yet */
 };
 
 struct store_owner {
@@ -99,14 +101,16 @@ struct store_owner {
 
 struct store;
 
-/* Persistence backend (write-through). All callbacks return 0 or an errno. */
+/* Persistence backend (write-through). All callbacks return 0 or an errno. A put writes the
+ * object's current state, new or not; it may set c->row / cr->row (the backend's id for the
+ * object, kept by the store from then on: 0 until the first put). */
 struct store_persist_ops {
     int (*begin)(void *pctx);
     int (*commit)(void *pctx);
     void (*rollback)(void *pctx);
-    int (*put_cache)(void *pctx, const struct store_cache *c);
+    int (*put_cache)(void *pctx, struct store_cache *c);
     int (*del_cache)(void *pctx, const struct store_cache *c); /* and its creds */
-    int (*put_cred)(void *pctx, const struct store_cache *c, const struct store_cred *cr);
+    int (*put_cred)(void *pctx, const struct store_cache *c, struct store_cred *cr);
     int (*del_cred)(void *pctx, const struct store_cache *c, const struct store_cred *cr);
     int (*del_creds)(void *pctx, const struct store_cache *c); /* all creds of c */
     int (*put_default)(void *pctx, const struct store_owner *o);
@@ -114,8 +118,10 @@ struct store_persist_ops {
     int (*del_owner)(void *pctx, const struct store_owner *o);
     /* Group commit (optional: all NULL if the backend has none). One store operation inside
      * the open transaction: savepoint, release it, or roll back to it (nonzero: the whole
-     * transaction is gone, e.g. sqlite aborted it on an I/O error). */
-    int (*op_begin)(void *pctx);
+     * transaction is gone, e.g. sqlite aborted it on an I/O error). single: the operation
+     * makes exactly one put_* or del_cred call; a backend that runs each of those as one
+     * atomic statement (a failed one leaves nothing behind) may skip the savepoint. */
+    int (*op_begin)(void *pctx, bool single);
     int (*op_release)(void *pctx);
     int (*op_rollback)(void *pctx);
     /* The group's transaction was rolled back: reload, from what is committed, every owner the
@@ -236,6 +242,8 @@ struct store_cache *store_load_cache(struct store *st, const struct store_owner_
                                      const uint8_t *princ, size_t princ_len, int32_t offset);
 bool store_load_cred(struct store *st, struct store_cache *c, const uint8_t *uuid, uint64_t seq,
                      const uint8_t *blob, size_t len);
+/* Loaded caches and credentials carry the backend's row id: the loader sets c->row and
+ * c->creds_tail->row after a successful load call. */
 /* The same, taking over plain (secure memory from util_secmem_alloc, which blob lies in)
  * instead of copying blob: plain is the store's now, or released if false. */
 bool store_load_cred_adopt(struct store *st, struct store_cache *c, const uint8_t *uuid,

@@ -31,8 +31,10 @@ struct store {
     void *group_ctx;
 };
 
-/* store_tx.c: open the caller's transaction (or the group's savepoint); end it with err. */
+/* store_tx.c: open the caller's transaction (or the group's savepoint); end it with err.
+ * _single: the operation makes exactly one put_* or del_cred call (store.h, op_begin). */
 int store_tx_begin(struct store *st);
+int store_tx_begin_single(struct store *st);
 enum store_rc store_tx_end(struct store *st, int err);
 
 /* store.c: the owner hash, object construction and linking (infallible). */

@@ -71,7 +71,7 @@ enum store_rc store_set_default(struct store *st, struct store_owner *o, const c
         o->default_name = old;
         return STORE_NOMEM;
     }
-    rc = store_tx_end(st, store_tx_begin(st) ?: P(st, put_default, o));
+    rc = store_tx_end(st, store_tx_begin_single(st) ?: P(st, put_default, o));
     if (rc != STORE_OK) {
         talloc_free(o->default_name);
         o->default_name = old;
@@ -118,7 +118,7 @@ enum store_rc store_cache_init(struct store *st, struct store_owner *o, const ch
         c->princ_blob = pb;
         c->princ = pv;
         c->kdc_offset = 0;
-        err = store_tx_begin(st);
+        err = fresh != NULL ? store_tx_begin_single(st) : store_tx_begin(st);
         if (err == 0 && fresh == NULL) {
             err = P(st, del_creds, c);
         }
@@ -192,7 +192,7 @@ enum store_rc store_cred_add(struct store *st, struct store_cache *c, const stru
         return STORE_NOMEM;
     }
     cr->seq = c->next_seq;
-    err = store_tx_begin(st);
+    err = remove_n == 0 ? store_tx_begin_single(st) : store_tx_begin(st);
     /* Filling a cache (the common case) replaces nothing: no second or third scan. */
     for (struct store_cred *x = remove_n > 0 ? c->creds : NULL; x != NULL && err == 0;
          x = x->next) {
@@ -258,7 +258,7 @@ enum store_rc store_set_offset(struct store *st, struct store_cache *c, int32_t 
         return STORE_OK;
     }
     c->kdc_offset = offset;
-    rc = store_tx_end(st, store_tx_begin(st) ?: P(st, put_cache, c));
+    rc = store_tx_end(st, store_tx_begin_single(st) ?: P(st, put_cache, c));
     if (rc != STORE_OK) {
         c->kdc_offset = old;
     }
@@ -305,6 +305,7 @@ enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const
     }
     tmp->owner = o;
     tmp->name = c->name;
+    tmp->row = c->row; /* the same row on disk (a fresh cache gets its row on the put) */
     memcpy(tmp->uuid, c->uuid, STORE_UUID_LEN);
     tmp->princ_blob = pb;
     tmp->princ = pv;
@@ -358,6 +359,7 @@ enum store_rc store_cache_replace(struct store *st, struct store_owner *o, const
     }
     store_cache_set_princ(c, pb, &pv);
     c->kdc_offset = offset;
+    c->row = tmp->row;
     c->next_seq = 0;
     while (tmp->creds != NULL) {
         struct store_cred *cr = tmp->creds;
@@ -386,20 +388,16 @@ enum store_rc store_cache_move(struct store *st, struct store_cache *src, const 
     if (newname == NULL) {
         return STORE_NOMEM;
     }
+    /* The name is in the cache's record only (a credential's names its cache by uuid): src's
+     * record is rewritten in place, keeping its place and its credentials' rows. */
     err = store_tx_begin(st);
     if (err == 0 && dst != NULL) {
         err = P(st, del_cache, dst);
-    }
-    if (err == 0) {
-        err = P(st, del_cache, src);
     }
     oldname = src->name;
     src->name = newname;
     if (err == 0) {
         err = P(st, put_cache, src);
-    }
-    for (struct store_cred *cr = src->creds; cr != NULL && err == 0; cr = cr->next) {
-        err = P(st, put_cred, src, cr);
     }
     rc = store_tx_end(st, err);
     if (rc != STORE_OK) {

@@ -12,19 +12,40 @@
  * checkpoint); it can never corrupt the database. That is the trade SSSD and most daemons make:
  * an fsync per kinit would cost far more than re-running kinit after a power cut.
  *
- * Schema, version 1 (PRAGMA user_version); owner = (uid, session, boot_id):
- *     caches(owner, uuid, pos, rec)              UNIQUE (owner, uuid)
- *     creds(owner, cache_uuid, uuid, seq, rec)   UNIQUE (owner, cache_uuid, uuid)
- *     defaults(owner, rec)                       PRIMARY KEY (owner)
+ * Schema, version 2 (PRAGMA user_version); owner = (uid, session, boot_id):
+ *     caches(id INTEGER PRIMARY KEY, owner, uuid, rec)
+ *     creds(id INTEGER PRIMARY KEY, cache_id, uuid, seq, rec)     cache_id = its cache's id
+ *     defaults(owner, rec)                                        PRIMARY KEY (owner)
  *     meta(key, value)                           'keycheck': a marker sealed under the key
  * rec is a record sealed by store_crypt: names, principals, offsets, credentials and default
- * names are only ever stored encrypted; the clear columns are the keys needed to find and
- * delete rows. pos and seq keep the order of caches (creation) and credentials (insertion)
- * across restarts.
+ * names are only ever stored encrypted; the clear columns are what the load needs to group
+ * rows by owner and check each record against its row.
+ *
+ * Written for the fewest pages per commit (a commit appends every page it changed to the WAL,
+ * two write(2)s per page): rows are addressed by their id only and there is no secondary
+ * index on caches or creds. Ids come from in-memory counters (struct store_sqlite, set from
+ * MAX(id) at open), so a new row always lands on the right-most leaf of its table, whichever
+ * client wrote it, and the ids give creation order (caches) and insertion order (credentials
+ * of a cache): no pos column, no MAX(pos) scan. The in-memory cache and credential keep their
+ * row id (store_cache.row, store_cred.row): updates and deletes go by id, and a cache's
+ * credentials are deleted by walking the cache in memory, the authority (every row was written
+ * through it; rows that fail to load are deleted at load). What the missing indexes cost is
+ * paid where it is rare: the start-up load reads each table once in id order and groups rows
+ * by owner in memory (store_sqlite_read.c); reloading owners after a failed commit scans both
+ * tables once for all of them; the owner-wide delete (store_owner_remove) walks the owner in
+ * memory. defaults keeps its owner key: it is written by SET_DEFAULT_CACHE only.
+ *
+ * The ids are INTEGER PRIMARY KEYs, which VACUUM keeps (it may renumber implicit rowids).
+ *
+ * Version 1 had owner columns in creds, pos and UNIQUE (owner, uuid) indexes on both tables:
+ * random keys, so a group commit of requests from n clients rewrote about n index leaves, and
+ * every new cache cost a MAX(pos) scan of the caches table. migrate_v1 (store_sqlite_open.c)
+ * rebuilds caches and creds in place, ids in (pos) and (cache, seq) order, keeping the
+ * ciphertexts.
  * Version 0 (the prototype, before session-bound collections) keyed owners by (uid, session)
  * only, had no pos, seq or meta, and relied on rowid order, which VACUUM and INSERT OR REPLACE
- * do not preserve. MIGRATE_V0 rebuilds its tables in place, keeping the ciphertexts (record
- * format 1, read with an all-zero boot_id). */
+ * do not preserve. migrate_v0 rebuilds its tables as version 1 (then migrate_v1 runs),
+ * keeping the ciphertexts (record format 1, read with an all-zero boot_id). */
 #include "config.h"
 #include "store/store_sqlite.h"
 
@@ -37,29 +58,24 @@
 #include "common/util_log.h"
 #include "store/store_sqlite_int.h"
 
-/* Prepared once at open (SQLITE_PREPARE_PERSISTENT), reused by every operation. Parameters
- * ?1 ?2 ?3 are always the owner key (uid, session, boot_id). */
+/* Prepared once at open (SQLITE_PREPARE_PERSISTENT), reused by every operation. Rows are
+ * addressed by their id only: no statement of the write path looks anything up by owner or
+ * uuid, so none needs an index on those random keys. */
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
-    [S_CACHE_UPD] = "UPDATE caches SET rec = ?5 WHERE " STORE_SQLITE_OWNER " AND uuid = ?4",
-    [S_CACHE_INS] = "INSERT INTO caches (uid, session, boot_id, uuid, rec, pos) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, "
-                    "COALESCE(?6, (SELECT IFNULL(MAX(pos), 0) + 1 FROM caches)))",
-    [S_CACHE_POS] = "SELECT pos FROM caches WHERE " STORE_SQLITE_OWNER " AND uuid = ?4",
-    [S_CACHE_DEL] = "DELETE FROM caches WHERE " STORE_SQLITE_OWNER " AND uuid = ?4",
-    [S_CREDS_DEL] = "DELETE FROM creds WHERE " STORE_SQLITE_OWNER " AND cache_uuid = ?4",
-    [S_CRED_PUT] = "INSERT OR REPLACE INTO creds (uid, session, boot_id, cache_uuid, uuid, rec, "
-                   "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_CRED_DEL] =
-        "DELETE FROM creds WHERE " STORE_SQLITE_OWNER " AND cache_uuid = ?4 AND uuid = ?5",
+    /* A put writes the whole row whether it is new or not (no UPDATE-then-INSERT); with no
+     * index to keep up, replacing a row is an overwrite in its leaf. */
+    [S_CACHE_PUT] = "INSERT OR REPLACE INTO caches (id, uid, session, boot_id, uuid, rec) "
+                    "VALUES (?4, ?1, ?2, ?3, ?5, ?6)",
+    [S_CACHE_DEL] = "DELETE FROM caches WHERE id = ?1",
+    [S_CRED_PUT] = "INSERT OR REPLACE INTO creds (id, cache_id, uuid, seq, rec) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_CRED_DEL] = "DELETE FROM creds WHERE id = ?1",
     [S_DEF_PUT] = "INSERT OR REPLACE INTO defaults (uid, session, boot_id, rec) "
                   "VALUES (?1, ?2, ?3, ?4)",
     [S_DEF_DEL] = "DELETE FROM defaults WHERE " STORE_SQLITE_OWNER,
-    [S_OWNER_DEL_CREDS] = "DELETE FROM creds WHERE " STORE_SQLITE_OWNER,
-    [S_OWNER_DEL_CACHES] = "DELETE FROM caches WHERE " STORE_SQLITE_OWNER,
-    [S_OWNER_DEL_DEFAULT] = "DELETE FROM defaults WHERE " STORE_SQLITE_OWNER,
     [S_SAVEPOINT] = "SAVEPOINT op",
     [S_RELEASE] = "RELEASE op",
     [S_ROLLBACK_TO] = "ROLLBACK TO op",
@@ -153,18 +169,23 @@ static int sq_begin(void *pctx)
 {
     struct store_sqlite *sq = pctx;
 
-    sq->nmemo = 0;
     sq->ntouched = 0;
     return run(sq, S_BEGIN, "BEGIN");
 }
 
-static int sq_op_begin(void *pctx)
+/* An operation of a group runs in a savepoint, so that it can fail alone, unless it is a
+ * single put or del_cred: each of those is one statement (sealing comes before it), which
+ * sqlite runs atomically (a failed one is undone by itself, or aborts the whole transaction,
+ * which the group then sees), so a savepoint would only cost two more statements and a copy
+ * of every page it touches. That is most KCM writes: STORE, a new cache's INITIALIZE,
+ * SET_DEFAULT_CACHE, SET_KDC_OFFSET. */
+static int sq_op_begin(void *pctx, bool single)
 {
     struct store_sqlite *sq = pctx;
     int ret = in_tx(sq);
 
-    sq->nmemo = 0;
-    return ret != 0 ? ret : run(sq, S_SAVEPOINT, "SAVEPOINT");
+    sq->op_sp = !single;
+    return ret != 0 || single ? ret : run(sq, S_SAVEPOINT, "SAVEPOINT");
 }
 
 static int sq_op_release(void *pctx)
@@ -172,7 +193,7 @@ static int sq_op_release(void *pctx)
     struct store_sqlite *sq = pctx;
     int ret = in_tx(sq);
 
-    return ret != 0 ? ret : run(sq, S_RELEASE, "RELEASE");
+    return ret != 0 || !sq->op_sp ? ret : run(sq, S_RELEASE, "RELEASE");
 }
 
 /* Nonzero if the transaction itself is gone (then the caller rolls back the group). */
@@ -180,9 +201,11 @@ static int sq_op_rollback(void *pctx)
 {
     struct store_sqlite *sq = pctx;
 
-    sq->nmemo = 0;
     if (sqlite3_get_autocommit(sq->db)) {
         return EIO;
+    }
+    if (!sq->op_sp) {
+        return 0; /* its one statement left nothing behind */
     }
     if (run(sq, S_ROLLBACK_TO, "ROLLBACK TO") != 0 || run(sq, S_RELEASE, "RELEASE") != 0) {
         return EIO;
@@ -194,18 +217,18 @@ static void sq_reload_touched(void *pctx)
 {
     struct store_sqlite *sq = pctx;
 
-    for (size_t i = 0; i < sq->ntouched; i++) {
-        int ret = store_sqlite_reload_owner(sq, &sq->touched[i]);
-        if (ret != 0) {
-            /* Memory would no longer match the disk (an empty owner whose rows are still
-             * there would take new caches under old names). Everything acknowledged is
-             * committed, so a restart (systemd's Restart=) loads the store consistently. */
-            util_log(UTIL_LOG_ERROR, "cannot reload the caches of uid %u session %u after a "
-                     "failed commit: %s; exiting (nothing acknowledged is lost: a restart "
-                     "loads the database again)",
-                     sq->touched[i].uid, sq->touched[i].session, strerror(ret));
-            _exit(EXIT_FAILURE);
-        }
+    int ret = store_sqlite_reload_owners(sq, sq->touched, sq->ntouched);
+
+    if (ret != 0) {
+        /* Memory would no longer match the disk (an empty owner whose rows are still there
+         * would take new caches under old names). Everything acknowledged is committed, so a
+         * restart (systemd's Restart=) loads the store consistently. */
+        util_log(UTIL_LOG_ERROR,
+                 "cannot reload the caches of %zu owners after a failed "
+                 "commit: %s; exiting (nothing acknowledged is lost: a restart loads the "
+                 "database again)",
+                 sq->ntouched, strerror(ret));
+        _exit(EXIT_FAILURE);
     }
     util_log(UTIL_LOG_WARNING, "a commit failed: %zu owners' caches reloaded from disk; the "
              "requests of that commit got errors", sq->ntouched);
@@ -224,19 +247,62 @@ static void sq_rollback(void *pctx)
 {
     struct store_sqlite *sq = pctx;
 
-    sq->nmemo = 0;
     if (!sqlite3_get_autocommit(sq->db)) {
         (void)run(sq, S_ROLLBACK, "ROLLBACK");
     }
 }
 
-static int sq_put_cache(void *pctx, const struct store_cache *c)
+/* Every write starts here: the transaction must still be open, and the owner is remembered
+ * for a reload should the commit fail. */
+static int write_begin(struct store_sqlite *sq, const struct store_owner_key *k)
+{
+    int ret = in_tx(sq);
+
+    return ret != 0 ? ret : touch(sq, k);
+}
+
+/* Seal r, bind the ciphertext as parameter idx of statement id and run it. */
+static int run_sealed(struct store_sqlite *sq, const struct store_rec *r, enum stmt_id id, int idx,
+                      const char *what)
+{
+    struct util_secbuf *ct = NULL;
+    int ret = seal(sq, r, &ct);
+
+    if (ret != 0) {
+        sqlite3_clear_bindings(sq->stmt[id]);
+        return ret;
+    }
+    sqlite3_bind_blob(sq->stmt[id], idx, ct->p, (int)ct->len, SQLITE_STATIC);
+    ret = run(sq, id, what);
+    talloc_free(ct);
+    return ret;
+}
+
+static int run_id(struct store_sqlite *sq, enum stmt_id id, int64_t row, const char *what)
+{
+    sqlite3_bind_int64(sq->stmt[id], 1, row);
+    return run(sq, id, what);
+}
+
+/* A cache's credentials are the ones memory holds (the authority: every row of theirs was
+ * written through it, and rows that failed to load were deleted): deleted one by one by id,
+ * each a descent of the table's b-tree, with no index to keep up. */
+static int del_cache_creds(struct store_sqlite *sq, const struct store_cache *c)
+{
+    int ret = 0;
+
+    for (const struct store_cred *cr = c->creds; cr != NULL && ret == 0; cr = cr->next) {
+        ret = run_id(sq, S_CRED_DEL, cr->row, "credential delete");
+    }
+    return ret;
+}
+
+static int sq_put_cache(void *pctx, struct store_cache *c)
 {
     struct store_sqlite *sq = pctx;
     struct store_rec r = { .type = STORE_REC_CACHE };
-    sqlite3_stmt *s;
-    struct util_secbuf *ct = NULL;
-    int ret = in_tx(sq);
+    sqlite3_stmt *s = sq->stmt[S_CACHE_PUT];
+    int ret = write_begin(sq, &c->owner->key);
 
     if (ret != 0) {
         return ret;
@@ -244,9 +310,10 @@ static int sq_put_cache(void *pctx, const struct store_cache *c)
     if (c->princ_blob == NULL) {
         return EINVAL;
     }
-    ret = touch(sq, &c->owner->key);
-    if (ret != 0) {
-        return ret;
+    if (c->row == 0) {
+        /* Kept if this operation is rolled back: the object goes with it (store.c frees a
+         * cache it failed to create), and an unused id is only a gap. */
+        c->row = sq->next_cache_row++;
     }
     r.owner = c->owner->key;
     memcpy(r.cache_uuid, c->uuid, STORE_UUID_LEN);
@@ -254,202 +321,101 @@ static int sq_put_cache(void *pctx, const struct store_cache *c)
     r.offset = c->kdc_offset;
     r.blob.p = c->princ_blob->p;
     r.blob.len = (uint32_t)c->princ_blob->len;
-    ret = seal(sq, &r, &ct);
-    if (ret != 0) {
-        return ret;
-    }
-    s = sq->stmt[S_CACHE_UPD];
     store_sqlite_bind_owner(s, &c->owner->key);
-    bind_uuid(s, 4, c->uuid);
-    sqlite3_bind_blob(s, 5, ct->p, (int)ct->len, SQLITE_STATIC);
-    ret = run(sq, S_CACHE_UPD, "cache update");
-    if (ret == 0 && sqlite3_changes(sq->db) == 0) {
-        s = sq->stmt[S_CACHE_INS];
-        store_sqlite_bind_owner(s, &c->owner->key);
-        bind_uuid(s, 4, c->uuid);
-        sqlite3_bind_blob(s, 5, ct->p, (int)ct->len, SQLITE_STATIC);
-        for (size_t i = 0; i < sq->nmemo; i++) {
-            const struct pos_memo *m = &sq->memo[i];
-            if (store_owner_key_eq(&m->key, &c->owner->key) &&
-                memcmp(m->uuid, c->uuid, STORE_UUID_LEN) == 0) {
-                sqlite3_bind_int64(s, 6, m->pos);
-            }
-        }
-        ret = run(sq, S_CACHE_INS, "cache insert");
-    }
-    talloc_free(ct);
-    return ret;
-}
-
-static int memo_pos(struct store_sqlite *sq, const struct store_cache *c)
-{
-    sqlite3_stmt *s = sq->stmt[S_CACHE_POS];
-    int rc;
-
-    store_sqlite_bind_owner(s, &c->owner->key);
-    bind_uuid(s, 4, c->uuid);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        struct pos_memo *m = talloc_realloc(sq, sq->memo, struct pos_memo, sq->nmemo + 1);
-        if (m == NULL) {
-            sqlite3_reset(s);
-            sqlite3_clear_bindings(s);
-            return ENOMEM;
-        }
-        sq->memo = m;
-        m[sq->nmemo].key = c->owner->key;
-        memcpy(m[sq->nmemo].uuid, c->uuid, STORE_UUID_LEN);
-        m[sq->nmemo].pos = sqlite3_column_int64(s, 0);
-        sq->nmemo++;
-        rc = SQLITE_DONE;
-    }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE ? 0 : fail(sq, "cache position lookup", rc);
-}
-
-static int del_cache_creds(struct store_sqlite *sq, const struct store_cache *c)
-{
-    sqlite3_stmt *s = sq->stmt[S_CREDS_DEL];
-
-    store_sqlite_bind_owner(s, &c->owner->key);
-    bind_uuid(s, 4, c->uuid);
-    return run(sq, S_CREDS_DEL, "credentials delete");
+    sqlite3_bind_int64(s, 4, c->row);
+    bind_uuid(s, 5, c->uuid);
+    return run_sealed(sq, &r, S_CACHE_PUT, 6, "cache write");
 }
 
 static int sq_del_cache(void *pctx, const struct store_cache *c)
 {
     struct store_sqlite *sq = pctx;
-    sqlite3_stmt *s = sq->stmt[S_CACHE_DEL];
-    int ret = in_tx(sq);
+    int ret = write_begin(sq, &c->owner->key);
 
-    if (ret == 0) {
-        ret = touch(sq, &c->owner->key);
-    }
-    if (ret == 0) {
-        ret = memo_pos(sq, c);
-    }
     if (ret == 0) {
         ret = del_cache_creds(sq, c);
     }
-    if (ret == 0) {
-        store_sqlite_bind_owner(s, &c->owner->key);
-        bind_uuid(s, 4, c->uuid);
-        ret = run(sq, S_CACHE_DEL, "cache delete");
-    }
-    return ret;
+    return ret != 0 ? ret : run_id(sq, S_CACHE_DEL, c->row, "cache delete");
 }
 
 static int sq_del_creds(void *pctx, const struct store_cache *c)
 {
     struct store_sqlite *sq = pctx;
-    int ret = in_tx(sq);
+    int ret = write_begin(sq, &c->owner->key);
 
-    if (ret == 0) {
-        ret = touch(sq, &c->owner->key);
-    }
     return ret != 0 ? ret : del_cache_creds(sq, c);
 }
 
-static int sq_put_cred(void *pctx, const struct store_cache *c, const struct store_cred *cr)
+static int sq_put_cred(void *pctx, const struct store_cache *c, struct store_cred *cr)
 {
     struct store_sqlite *sq = pctx;
     struct store_rec r = { .type = STORE_REC_CRED };
     sqlite3_stmt *s = sq->stmt[S_CRED_PUT];
-    struct util_secbuf *ct = NULL;
-    int ret = in_tx(sq);
+    int ret = write_begin(sq, &c->owner->key);
 
-    if (ret == 0) {
-        ret = touch(sq, &c->owner->key);
-    }
     if (ret != 0) {
         return ret;
+    }
+    if (c->row == 0) {
+        return EINVAL; /* a cache is written before its credentials */
+    }
+    if (cr->row == 0) {
+        cr->row = sq->next_cred_row++;
     }
     r.owner = c->owner->key;
     memcpy(r.cache_uuid, c->uuid, STORE_UUID_LEN);
     memcpy(r.cred_uuid, cr->uuid, STORE_UUID_LEN);
     r.blob.p = cr->blob->p;
     r.blob.len = (uint32_t)cr->blob->len;
-    ret = seal(sq, &r, &ct);
-    if (ret != 0) {
-        return ret;
-    }
-    store_sqlite_bind_owner(s, &c->owner->key);
-    bind_uuid(s, 4, c->uuid);
-    bind_uuid(s, 5, cr->uuid);
-    sqlite3_bind_blob(s, 6, ct->p, (int)ct->len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, (int64_t)cr->seq);
-    ret = run(sq, S_CRED_PUT, "credential insert");
-    talloc_free(ct);
-    return ret;
+    sqlite3_bind_int64(s, 1, cr->row);
+    sqlite3_bind_int64(s, 2, c->row);
+    bind_uuid(s, 3, cr->uuid);
+    sqlite3_bind_int64(s, 4, (int64_t)cr->seq);
+    return run_sealed(sq, &r, S_CRED_PUT, 5, "credential write");
 }
 
 static int sq_del_cred(void *pctx, const struct store_cache *c, const struct store_cred *cr)
 {
     struct store_sqlite *sq = pctx;
-    sqlite3_stmt *s = sq->stmt[S_CRED_DEL];
-    int ret = in_tx(sq);
+    int ret = write_begin(sq, &c->owner->key);
 
-    if (ret == 0) {
-        ret = touch(sq, &c->owner->key);
-    }
-    if (ret != 0) {
-        return ret;
-    }
-    store_sqlite_bind_owner(s, &c->owner->key);
-    bind_uuid(s, 4, c->uuid);
-    bind_uuid(s, 5, cr->uuid);
-    return run(sq, S_CRED_DEL, "credential delete");
+    return ret != 0 ? ret : run_id(sq, S_CRED_DEL, cr->row, "credential delete");
+}
+
+static int del_default(struct store_sqlite *sq, const struct store_owner *o)
+{
+    store_sqlite_bind_owner(sq->stmt[S_DEF_DEL], &o->key);
+    return run(sq, S_DEF_DEL, "default delete");
 }
 
 static int sq_put_default(void *pctx, const struct store_owner *o)
 {
     struct store_sqlite *sq = pctx;
     struct store_rec r = { .type = STORE_REC_DEFAULT };
-    sqlite3_stmt *s;
-    struct util_secbuf *ct = NULL;
-    int ret = in_tx(sq);
+    int ret = write_begin(sq, &o->key);
 
-    if (ret == 0) {
-        ret = touch(sq, &o->key);
-    }
     if (ret != 0) {
         return ret;
     }
     if (o->default_name == NULL) {
-        s = sq->stmt[S_DEF_DEL];
-        store_sqlite_bind_owner(s, &o->key);
-        return run(sq, S_DEF_DEL, "default delete");
+        return del_default(sq, o);
     }
     r.owner = o->key;
     r.name = o->default_name;
-    ret = seal(sq, &r, &ct);
-    if (ret != 0) {
-        return ret;
-    }
-    s = sq->stmt[S_DEF_PUT];
-    store_sqlite_bind_owner(s, &o->key);
-    sqlite3_bind_blob(s, 4, ct->p, (int)ct->len, SQLITE_STATIC);
-    ret = run(sq, S_DEF_PUT, "default insert");
-    talloc_free(ct);
-    return ret;
+    store_sqlite_bind_owner(sq->stmt[S_DEF_PUT], &o->key);
+    return run_sealed(sq, &r, S_DEF_PUT, 4, "default write");
 }
 
+/* store_owner_remove wipes the owner first (every cache, and so every credential, deleted by
+ * id) and only then calls this: the default name is all that is left. Rows of the owner that
+ * memory does not know cannot exist: a row that failed to load is deleted when its owner is
+ * linked, and a credential row without its cache is never linked to any owner. */
 static int sq_del_owner(void *pctx, const struct store_owner *o)
 {
-    static const enum stmt_id ids[] = { S_OWNER_DEL_CREDS, S_OWNER_DEL_CACHES,
-                                        S_OWNER_DEL_DEFAULT };
     struct store_sqlite *sq = pctx;
-    int ret = in_tx(sq);
+    int ret = write_begin(sq, &o->key);
 
-    if (ret == 0) {
-        ret = touch(sq, &o->key);
-    }
-    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && ret == 0; i++) {
-        store_sqlite_bind_owner(sq->stmt[ids[i]], &o->key);
-        ret = run(sq, ids[i], "owner delete");
-    }
-    return ret;
+    return ret != 0 ? ret : del_default(sq, o);
 }
 
 static const struct store_persist_ops sqlite_ops = {
@@ -524,15 +490,19 @@ bool store_sqlite_loading(const struct store_sqlite *sq)
 static enum open_res prepare_statements(struct store_sqlite *sq, const char **why, char *err,
                                         size_t errlen)
 {
+    int rc;
+
     for (int i = 0; i < S_COUNT; i++) {
-        int rc = sqlite3_prepare_v3(sq->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                                    &sq->stmt[i], NULL);
+        rc = sqlite3_prepare_v3(sq->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sq->stmt[i],
+                                NULL);
         if (rc != SQLITE_OK) {
             /* A table or column missing under a current version number: not our schema. */
             return store_sqlite_classify(sq, rc, "preparing statements", why, err, errlen);
         }
     }
-    return OPEN_OK;
+    rc = store_sqlite_load_counters(sq);
+    return rc == SQLITE_OK ? OPEN_OK
+                           : store_sqlite_classify(sq, rc, "reading the row ids", why, err, errlen);
 }
 
 static const char *aside_tag(enum open_res res)

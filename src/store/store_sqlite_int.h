@@ -13,7 +13,7 @@
 #include "store/store_crypt.h"
 
 #define STORE_SQLITE_DB_NAME "cachet.sqlite"
-#define STORE_SQLITE_SCHEMA_VERSION 1
+#define STORE_SQLITE_SCHEMA_VERSION 2
 /* Owner key columns, bound as ?1 ?2 ?3 by store_sqlite_bind_owner(). */
 #define STORE_SQLITE_OWNER "uid = ?1 AND session = ?2 AND boot_id = ?3"
 
@@ -21,30 +21,16 @@ enum stmt_id {
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
-    S_CACHE_UPD,
-    S_CACHE_INS,
-    S_CACHE_POS,
+    S_CACHE_PUT,
     S_CACHE_DEL,
-    S_CREDS_DEL,
     S_CRED_PUT,
     S_CRED_DEL,
     S_DEF_PUT,
     S_DEF_DEL,
-    S_OWNER_DEL_CREDS,
-    S_OWNER_DEL_CACHES,
-    S_OWNER_DEL_DEFAULT,
     S_SAVEPOINT,
     S_RELEASE,
     S_ROLLBACK_TO,
     S_COUNT
-};
-
-/* Position of a cache deleted in the current transaction: MOVE_CACHE deletes and re-puts a
- * cache that keeps its place in memory, so it keeps its place on disk too. */
-struct pos_memo {
-    struct store_owner_key key;
-    uint8_t uuid[STORE_UUID_LEN];
-    int64_t pos;
 };
 
 struct store_sqlite;
@@ -63,8 +49,12 @@ struct store_sqlite {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *stmt[S_COUNT];
-    struct pos_memo *memo;
-    size_t nmemo;
+    /* Row ids of new caches and credentials: above every id on disk, never reused while the
+     * daemon runs (rolled back ones included), so a new row always goes to the right-most leaf
+     * and ids give creation order. Set at load (store_sqlite_load_counters). */
+    int64_t next_cache_row;
+    int64_t next_cred_row;
+    bool op_sp;           /* the group's current operation has a savepoint (sq_op_begin) */
     struct sq_load *load; /* while records are still being decrypted (store_sqlite_load.c) */
     /* Owners the open transaction changed: reloaded from disk if it is rolled back. */
     struct store_owner_key *touched;
@@ -95,13 +85,17 @@ enum open_res store_sqlite_db_open(struct store_sqlite *sq, const char **why, ch
  * loaded on first use); without, returns when everything is loaded. */
 enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *ev,
                                 const char **why, char *err, size_t errlen);
-/* Replace an owner's contents in memory by what is committed on disk (after a rollback).
- * Returns 0 or an errno (then the owner is left empty in memory: never half-loaded). */
-int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k);
+/* Replace these owners' contents in memory by what is committed on disk (after a rollback):
+ * one pass over each table, whatever n. Returns 0 or an errno (then the owners are left empty
+ * in memory: never half-loaded). */
+int store_sqlite_reload_owners(struct store_sqlite *sq, const struct store_owner_key *keys,
+                               size_t n);
 /* Stop a background load (threads joined, plaintexts wiped); pending owners stay empty. */
 void store_sqlite_load_abort(struct store_sqlite *sq);
 /* Forget everything loaded into st (no backend attached yet: memory only). */
 void store_sqlite_forget(struct store *st);
 void store_sqlite_bind_owner(sqlite3_stmt *s, const struct store_owner_key *k);
+/* Set the row id counters from what is on disk. Returns an sqlite code. */
+int store_sqlite_load_counters(struct store_sqlite *sq);
 
 #endif

@@ -6,9 +6,11 @@
  * (store_crypt_pool), and need not be finished before the daemon serves:
  *
  * 1. Read (store_sqlite_read.c; this thread, inside store_sqlite_open): every row's clear
- *    columns and a copy of its ciphertext (not secret), grouped by owner into units; each
- *    owner gets an empty "pending" shell in the store, and its unit is queued for the workers
- *    as soon as it is complete, so decryption overlaps the reading.
+ *    columns and a copy of its ciphertext (not secret), each table in one pass in id order,
+ *    grouped by owner into units; each owner gets an empty "pending" shell in the store. The
+ *    units are queued for the workers once both tables are read: with no index by owner or
+ *    cache (schema 2: the writes do not pay for one), a credential row of any owner can come
+ *    last. The read is a sequential scan, a fraction of the decryption's time.
  * 2. Without an event loop (opt->ev NULL: tests, tools) the rest happens before
  *    store_sqlite_open returns. With one, the daemon is ready now, and:
  * 3. Link (event loop): a finished unit is parsed, checked against its rows and linked into
@@ -17,13 +19,14 @@
  *    no worker has started it, or waited for. No lookup, mutation, listing or purge ever sees
  *    a pending owner: requests for other owners go on while the rest decrypts, a request for
  *    a not yet decrypted owner costs that owner's decryption (~4 ms for 200 credentials).
- * 4. When every unit is linked: orphaned credential rows are deleted, the pool and its keys
- *    are freed, and "loaded ..." is logged with the full load time.
+ * 4. When every unit is linked: the pool and its keys are freed, and "loaded ..." is logged
+ *    with the full load time (orphaned credential rows, whose cache row is gone, were found
+ *    by the read and deleted right after it).
  *
  * A record that does not decrypt, does not parse, or belongs to another row is dropped: logged,
- * and deleted when its owner is linked -- before any write can touch that owner's rows, so
- * deleting by rowid cannot hit a row written since start-up. Credentials of a dropped cache
- * are dropped with it. */
+ * and deleted when its owner is linked -- before any write can touch that owner's rows (and
+ * new rows get ids above every id on disk anyway), so deleting by id cannot hit a row written
+ * since start-up. Credentials of a dropped cache are dropped with it. */
 #include "config.h"
 
 #include <errno.h>
@@ -218,7 +221,10 @@ static void link_unit(struct sq_load *ld, struct unit *u)
                 it->c = store_load_cache(st, &u->key, r.name, it->uuid, r.blob.p, r.blob.len,
                                          r.offset);
                 ret = it->c != NULL ? 0 : errno == ENOMEM ? ENOMEM : EINVAL;
-                ld->caches += it->c != NULL;
+                if (it->c != NULL) {
+                    it->c->row = it->rowid;
+                    ld->caches++;
+                }
                 break;
             default:
                 /* The plaintext becomes the credential's buffer (no copy, no second slot)
@@ -232,7 +238,10 @@ static void link_unit(struct sq_load *ld, struct unit *u)
                                          r.blob.p, r.blob.len);
                 }
                 ret = ok ? 0 : errno == ENOMEM ? ENOMEM : EINVAL;
-                ld->creds += ok;
+                if (ok) {
+                    u->items[it->cache].c->creds_tail->row = it->rowid;
+                    ld->creds++;
+                }
                 break;
             }
             if (ret == ENOMEM) {
@@ -355,44 +364,12 @@ void store_sqlite_forget(struct store *st)
     store_foreach_owner(st, forget_owner, st);
 }
 
-/* Credential rows whose cache row does not exist at all; never read, never loaded. Every cred
- * row written by this daemon has its cache row (same transaction), so this cannot hit one. */
-static void delete_orphans(struct sq_load *ld)
-{
-    struct store_sqlite *sq = ld->sq;
-    int rc = sqlite3_exec(sq->db, "SAVEPOINT orphans", NULL, NULL, NULL);
-
-    if (rc == SQLITE_OK) {
-        /* Phrased so that the scan runs over creds' unique index (owner, cache_uuid, uuid:
-         * all it needs) rather than the table and its 1.5 KB records: ~0.2 s instead of ~0.35
-         * s for 200,000 credentials, on the event loop. */
-        rc = sqlite3_exec(sq->db,
-                          "DELETE FROM creds WHERE rowid IN (SELECT c.rowid FROM creds c "
-                          "WHERE NOT EXISTS (SELECT 1 FROM caches k WHERE k.uid = c.uid "
-                          "AND k.session = c.session AND k.boot_id = c.boot_id "
-                          "AND k.uuid = c.cache_uuid))",
-                          NULL, NULL, NULL);
-        if (rc == SQLITE_OK) {
-            ld->orphans += (size_t)sqlite3_changes(sq->db);
-            rc = sqlite3_exec(sq->db, "RELEASE orphans", NULL, NULL, NULL);
-        } else {
-            sqlite3_exec(sq->db, "ROLLBACK TO orphans", NULL, NULL, NULL);
-            sqlite3_exec(sq->db, "RELEASE orphans", NULL, NULL, NULL);
-        }
-    }
-    if (rc != SQLITE_OK) {
-        util_log(UTIL_LOG_WARNING, "cannot delete orphaned credential records: %s",
-                 sqlite3_errstr(rc));
-    }
-}
-
 /* Every unit is linked: tidy up, report, and let the load go (keys wiped, threads joined). */
 static void load_finish(struct sq_load *ld)
 {
     struct store_sqlite *sq = ld->sq;
     double t = now() - ld->t0;
 
-    delete_orphans(ld);
     if (ld->orphans > 0) {
         util_log(UTIL_LOG_WARNING, "dropped %zu credential records whose cache is gone",
                  ld->orphans);
@@ -429,42 +406,60 @@ static int load_destructor(struct sq_load *ld)
     return 0;
 }
 
-int store_sqlite_reload_owner(struct store_sqlite *sq, const struct store_owner_key *k)
+/* Empty the owners in memory; the keys of those to read again go to want (an owner still
+ * pending was never loaded: its records are queued as they were read). */
+static int reload_clear(struct store_sqlite *sq, const struct store_owner_key *keys, size_t n,
+                        struct store_owner_key *want, size_t *nwant)
 {
-    struct store_owner *o = store_owner_shell(sq->st, k);
-    struct sq_load *ld;
+    *nwant = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct store_owner *o = store_owner_shell(sq->st, &keys[i]);
+        if (o == NULL) {
+            return ENOMEM;
+        }
+        store_owner_clear_memory(o);
+        if (o->pending == NULL) {
+            want[(*nwant)++] = keys[i];
+        }
+    }
+    return 0;
+}
+
+int store_sqlite_reload_owners(struct store_sqlite *sq, const struct store_owner_key *keys,
+                               size_t n)
+{
+    struct sq_load *ld = talloc_zero(sq, struct sq_load);
+    struct store_owner_key *want = ld != NULL ? talloc_array(ld, struct store_owner_key, n) : NULL;
+    size_t nwant = 0;
     int rc = SQLITE_NOMEM;
 
-    if (o == NULL) {
-        return ENOMEM;
-    }
-    store_owner_clear_memory(o);
-    if (o->pending != NULL) {
-        return 0; /* never loaded yet: its records are still queued, as they were read */
-    }
-    ld = talloc_zero(sq, struct sq_load);
-    if (ld == NULL) {
+    if (want == NULL || reload_clear(sq, keys, n, want, &nwant) != 0) {
+        talloc_free(ld);
         return ENOMEM;
     }
     ld->sq = sq;
     ld->efd = -1;
     talloc_set_destructor(ld, load_destructor);
-    ld->pool = store_crypt_pool_new(ld, sq->crypt, 1, -1);
+    ld->pool = nwant > 0 ? store_crypt_pool_new(ld, sq->crypt, 1, -1) : NULL;
     if (ld->pool != NULL) {
-        rc = store_sqlite_read_defaults(ld, k);
+        rc = SQLITE_OK;
+    } else if (nwant == 0) {
+        talloc_free(ld);
+        return 0;
+    }
+    for (size_t i = 0; i < nwant && rc == SQLITE_OK; i++) {
+        rc = store_sqlite_read_defaults(ld, &want[i]);
     }
     if (rc == SQLITE_OK) {
-        rc = store_sqlite_read_caches(ld, k);
+        rc = store_sqlite_read_caches(ld, want, nwant);
     }
-    if (rc == SQLITE_OK) {
-        for (size_t i = 0; i < ld->nunits; i++) {
+    for (size_t i = 0; i < ld->nunits; i++) {
+        if (rc == SQLITE_OK) {
             link_unit(ld, ld->units[i]); /* decrypted here if the worker has not started */
-        }
-    } else {
-        for (size_t i = 0; i < ld->nunits; i++) {
+        } else {
             ld->units[i]->o->pending = NULL;
+            store_owner_clear_memory(ld->units[i]->o);
         }
-        store_owner_clear_memory(o);
     }
     talloc_free(ld);
     return rc == SQLITE_OK ? 0 : EIO;
@@ -501,7 +496,7 @@ enum open_res store_sqlite_load(struct store_sqlite *sq, struct tevent_context *
         rc = store_sqlite_read_defaults(ld, NULL);
     }
     if (rc == SQLITE_OK) {
-        rc = store_sqlite_read_caches(ld, NULL);
+        rc = store_sqlite_read_caches(ld, NULL, 0);
     }
     for (size_t i = 0; rc == SQLITE_OK && i < ld->nunits; i++) {
         if (!ld->units[i]->queued) {

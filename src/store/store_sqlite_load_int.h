@@ -53,6 +53,13 @@ struct unit {
     bool linked;
 };
 
+/* A cache read, for its credentials to find (by id: the array is in id order). */
+struct cache_ref {
+    int64_t id;
+    struct unit *u;
+    size_t idx; /* of its item in u */
+};
+
 struct sq_load {
     struct store_sqlite *sq;
     struct store_crypt_pool *pool;
@@ -71,6 +78,8 @@ struct sq_load {
     size_t orphans;
     int64_t *early[3]; /* rows dropped while reading: deleted when it is over */
     size_t nearly[3];
+    struct cache_ref *refs; /* the caches read */
+    size_t nrefs;
 };
 
 /* store_sqlite_load.c */
@@ -80,7 +89,7 @@ void store_sqlite_log_drop(const char *what, const struct store_owner_key *k, co
 
 /* store_sqlite_read.c */
 int store_sqlite_read_defaults(struct sq_load *ld, const struct store_owner_key *only);
-int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *only);
+int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *only, size_t nonly);
 bool store_sqlite_queue_unit(struct sq_load *ld, struct unit *u);
 
 #endif

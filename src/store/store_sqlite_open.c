@@ -17,6 +17,7 @@
 
 #define KEYCHECK_KEY "keycheck"
 
+/* Version 1 (kept to upgrade version 0 databases through it). */
 #define SCHEMA_V1_TABLES                                                                   \
     "CREATE TABLE caches (uid INTEGER NOT NULL, session INTEGER NOT NULL,"                 \
     " boot_id BLOB NOT NULL, uuid BLOB NOT NULL, pos INTEGER NOT NULL, rec BLOB NOT NULL," \
@@ -30,7 +31,19 @@
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"              \
     "PRAGMA user_version = 1;"
 
-static const char schema_v1[] = SCHEMA_V1_TABLES;
+/* Version 2: caches and credentials addressed by row id (see store_sqlite.c). */
+#define SCHEMA_V2_ROWS                                                       \
+    "CREATE TABLE caches (id INTEGER PRIMARY KEY, uid INTEGER NOT NULL,"     \
+    " session INTEGER NOT NULL, boot_id BLOB NOT NULL, uuid BLOB NOT NULL,"  \
+    " rec BLOB NOT NULL);"                                                   \
+    "CREATE TABLE creds (id INTEGER PRIMARY KEY, cache_id INTEGER NOT NULL," \
+    " uuid BLOB NOT NULL, seq INTEGER NOT NULL, rec BLOB NOT NULL);"
+
+static const char schema_v2[] = SCHEMA_V2_ROWS
+    "CREATE TABLE defaults (uid INTEGER NOT NULL, session INTEGER NOT NULL,"
+    " boot_id BLOB NOT NULL, rec BLOB NOT NULL, PRIMARY KEY (uid, session, boot_id));"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);"
+    "PRAGMA user_version = 2;";
 
 /* v0 -> v1: rebuild the tables with the boot id in the owner key and the rowid order made
  * explicit; add the key check table. Ciphertexts are copied unchanged. */
@@ -47,6 +60,34 @@ static const char migrate_v0[] =
     "DROP TABLE caches_v0;"
     "DROP TABLE creds_v0;"
     "DROP TABLE defaults_v0;";
+
+/* v1 -> v2: caches get ids in creation order (pos), credentials ids in their caches' order
+ * and then insertion order (seq), and point at their cache by id; a credential whose cache row
+ * is gone is not carried over (the load would drop it anyway). Ciphertexts are copied
+ * unchanged; defaults and meta stay as they are. The id maps are temporary tables without
+ * the records, so nothing big is ever sorted, and rows are inserted in id order (appended). */
+static const char migrate_v1[] =
+    "ALTER TABLE caches RENAME TO caches_v1;"
+    "ALTER TABLE creds RENAME TO creds_v1;" SCHEMA_V2_ROWS
+    "CREATE TEMP TABLE cache_map (id INTEGER PRIMARY KEY, old INTEGER NOT NULL UNIQUE);"
+    "INSERT INTO cache_map (old) SELECT rowid FROM caches_v1 ORDER BY pos, rowid;"
+    "INSERT INTO caches (id, uid, session, boot_id, uuid, rec)"
+    " SELECT m.id, k.uid, k.session, k.boot_id, k.uuid, k.rec"
+    " FROM cache_map m JOIN caches_v1 k ON k.rowid = m.old ORDER BY m.id;"
+    "CREATE TEMP TABLE cred_map (id INTEGER PRIMARY KEY, old INTEGER NOT NULL,"
+    " cache_id INTEGER NOT NULL);"
+    "INSERT INTO cred_map (old, cache_id) SELECT c.rowid, m.id FROM creds_v1 c"
+    " JOIN caches_v1 k ON k.uid = c.uid AND k.session = c.session AND k.boot_id = c.boot_id"
+    " AND k.uuid = c.cache_uuid JOIN cache_map m ON m.old = k.rowid"
+    " ORDER BY m.id, c.seq, c.rowid;"
+    "INSERT INTO creds (id, cache_id, uuid, seq, rec)"
+    " SELECT m.id, m.cache_id, c.uuid, c.seq, c.rec"
+    " FROM cred_map m JOIN creds_v1 c ON c.rowid = m.old ORDER BY m.id;"
+    "DROP TABLE temp.cred_map;"
+    "DROP TABLE temp.cache_map;"
+    "DROP TABLE caches_v1;"
+    "DROP TABLE creds_v1;"
+    "PRAGMA user_version = 2;";
 
 static bool rc_is_bad_file(int rc)
 {
@@ -342,6 +383,42 @@ static int write_keycheck(struct store_sqlite *sq)
     return rc;
 }
 
+/* Upgrade from version (0 or 1) step by step, inside the caller's transaction. */
+static int migrate(struct store_sqlite *sq, int version)
+{
+    static const char *const steps[] = { migrate_v0, migrate_v1 };
+    int rc = SQLITE_OK;
+
+    util_log(UTIL_LOG_INFO, "upgrading database %s from schema version %d to %d", sq->path, version,
+             STORE_SQLITE_SCHEMA_VERSION);
+    for (int v = version; v < STORE_SQLITE_SCHEMA_VERSION && rc == SQLITE_OK; v++) {
+        rc = sqlite3_exec(sq->db, steps[v], NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static int max_id(struct store_sqlite *sq, const char *sql, int64_t *next)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(sq->db, sql, -1, &s, NULL);
+
+    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *next = sqlite3_column_int64(s, 0) + 1;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_sqlite_load_counters(struct store_sqlite *sq)
+{
+    /* MAX of an INTEGER PRIMARY KEY is one descent to the right-most leaf. */
+    int rc = max_id(sq, "SELECT IFNULL(MAX(id), 0) FROM caches", &sq->next_cache_row);
+
+    return rc != SQLITE_OK ? rc
+                           : max_id(sq, "SELECT IFNULL(MAX(id), 0) FROM creds", &sq->next_cred_row);
+}
+
 /* Bring the schema to STORE_SQLITE_SCHEMA_VERSION and make sure the key check matches. */
 static enum open_res setup_schema(struct store_sqlite *sq, const char **why, char *err,
                                   size_t errlen)
@@ -383,11 +460,9 @@ static enum open_res setup_schema(struct store_sqlite *sq, const char **why, cha
     }
     rc = sqlite3_exec(sq->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK && fresh) {
-        rc = sqlite3_exec(sq->db, schema_v1, NULL, NULL, NULL);
-    } else if (rc == SQLITE_OK && version == 0) {
-        util_log(UTIL_LOG_INFO, "upgrading database %s from schema version 0 to %d", sq->path,
-                 STORE_SQLITE_SCHEMA_VERSION);
-        rc = sqlite3_exec(sq->db, migrate_v0, NULL, NULL, NULL);
+        rc = sqlite3_exec(sq->db, schema_v2, NULL, NULL, NULL);
+    } else if (rc == SQLITE_OK && version < STORE_SQLITE_SCHEMA_VERSION) {
+        rc = migrate(sq, version);
     }
     if (rc == SQLITE_OK && need_keycheck) {
         rc = write_keycheck(sq);
@@ -396,9 +471,11 @@ static enum open_res setup_schema(struct store_sqlite *sq, const char **why, cha
         rc = sqlite3_exec(sq->db, "COMMIT", NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
-        enum open_res res = store_sqlite_classify(
-            sq, rc, version == 0 ? "creating or upgrading the schema" : "writing the key check",
-            why, err, errlen);
+        enum open_res res = store_sqlite_classify(sq, rc,
+                                                  version < STORE_SQLITE_SCHEMA_VERSION
+                                                      ? "creating or upgrading the schema"
+                                                      : "writing the key check",
+                                                  why, err, errlen);
         sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
         return res;
     }

@@ -186,98 +186,115 @@ int store_sqlite_read_defaults(struct sq_load *ld, const struct store_owner_key 
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* The credentials of u's caches, each cache's in insertion order; then u is queued. Columns:
- * rowid, uuid, seq, rec. */
-static int read_creds(struct sq_load *ld, sqlite3_stmt *s, struct unit *u)
+static bool key_in(const struct store_owner_key *keys, size_t n, const struct store_owner_key *k)
 {
-    size_t ncache = u->cu.n;
-    int rc = SQLITE_OK;
-
-    for (size_t ci = 0; ci < ncache && rc == SQLITE_OK; ci++) {
-        if (u->items[ci].table != T_CACHES || !u->items[ci].uuid_ok) {
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        if (store_owner_key_eq(&keys[i], k)) {
+            return true;
         }
-        store_sqlite_bind_owner(s, &u->key);
-        sqlite3_bind_blob(s, 4, u->items[ci].uuid, STORE_UUID_LEN, SQLITE_TRANSIENT);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            struct item *it = add_item(u, T_CREDS, s, 3);
-            if (it == NULL) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            it->cache = ci;
-            it->uuid_ok = col_uuid(s, 1, it->uuid);
-            it->seq = (uint64_t)sqlite3_column_int64(s, 2);
-        }
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
-    if (rc == SQLITE_OK) {
-        store_sqlite_queue_unit(ld, u);
-    }
-    return rc;
+    return false;
 }
 
-/* Caches grouped by owner, each owner's in creation order; after each owner's caches, their
- * credentials. Columns: rowid, uid, session, boot_id, uuid, rec. only: just this owner's. */
-int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *only)
+static bool add_ref(struct sq_load *ld, int64_t id, struct unit *u, size_t idx)
+{
+    if (ld->nrefs % 1024 == 0) {
+        struct cache_ref *a = talloc_realloc(ld, ld->refs, struct cache_ref, ld->nrefs + 1024);
+        if (a == NULL) {
+            return false;
+        }
+        ld->refs = a;
+    }
+    ld->refs[ld->nrefs++] = (struct cache_ref){ .id = id, .u = u, .idx = idx };
+    return true;
+}
+
+/* The cache a credential row names, if it was read (refs are in id order). */
+static const struct cache_ref *find_ref(const struct sq_load *ld, int64_t id)
+{
+    size_t lo = 0;
+    size_t hi = ld->nrefs;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ld->refs[mid].id == id) {
+            return &ld->refs[mid];
+        }
+        if (ld->refs[mid].id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
+}
+
+/* Every credential row, in id (insertion) order, to its cache's unit: one pass over the table
+ * (it has no index by cache: writes would pay for one). A row whose cache was not read is, in
+ * a whole load, an orphan (its cache row is gone: deleted after the read, never loaded) and,
+ * in a partial one, another owner's. Columns: id, cache_id, uuid, seq, rec. */
+static int read_creds(struct sq_load *ld, bool partial)
 {
     sqlite3_stmt *s = NULL;
-    sqlite3_stmt *cs = NULL;
-    struct unit *cur = NULL;
-    int rc = sqlite3_prepare_v2(ld->sq->db,
-                                only == NULL
-                                    ? "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                      "ORDER BY uid, session, boot_id, pos, rowid"
-                                    : "SELECT rowid, uid, session, boot_id, uuid, rec FROM caches "
-                                      "WHERE " STORE_SQLITE_OWNER " ORDER BY pos, rowid",
-                                -1, &s, NULL);
+    int rc = sqlite3_prepare_v2(
+        ld->sq->db, "SELECT id, cache_id, uuid, seq, rec FROM creds ORDER BY id", -1, &s, NULL);
 
-    if (rc == SQLITE_OK && only != NULL) {
-        store_sqlite_bind_owner(s, only);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const struct cache_ref *ref = find_ref(ld, sqlite3_column_int64(s, 1));
+        struct item *it;
+        rc = SQLITE_OK;
+        if (ref == NULL) {
+            if (!partial && !store_sqlite_early_add(ld, T_CREDS, sqlite3_column_int64(s, 0))) {
+                rc = SQLITE_NOMEM;
+            }
+            ld->orphans += !partial;
+            continue;
+        }
+        it = add_item(ref->u, T_CREDS, s, 4);
+        if (it == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        it->cache = ref->idx;
+        it->uuid_ok = col_uuid(s, 2, it->uuid);
+        it->seq = (uint64_t)sqlite3_column_int64(s, 3);
     }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_prepare_v2(ld->sq->db,
-                                "SELECT rowid, uuid, seq, rec FROM creds WHERE " STORE_SQLITE_OWNER
-                                " AND cache_uuid = ?4 ORDER BY seq, rowid",
-                                -1, &cs, NULL);
-    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Caches, in id (creation) order, each to its owner's unit; then every credential to its
+ * cache's. Columns: id, uid, session, boot_id, uuid, rec. only: just these owners' (a reload
+ * after a failed commit, rare: it scans both tables, which have no index by owner). */
+int store_sqlite_read_caches(struct sq_load *ld, const struct store_owner_key *only, size_t nonly)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        ld->sq->db, "SELECT id, uid, session, boot_id, uuid, rec FROM caches ORDER BY id", -1, &s,
+        NULL);
+
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_owner_key k;
         struct item *it;
         struct unit *u;
+        bool ok = col_owner(s, 1, &k);
         rc = SQLITE_OK;
-        if (!col_owner(s, 1, &k)) {
+        if (only != NULL && (!ok || !key_in(only, nonly, &k))) {
+            continue;
+        }
+        if (!ok) {
             rc = early_drop(ld, T_CACHES, s, "cache", &k);
             continue;
         }
-        u = cur != NULL && store_owner_key_eq(&cur->key, &k) ? cur : unit_for(ld, &k);
-        if (u == NULL) {
+        u = unit_for(ld, &k);
+        it = u != NULL ? add_item(u, T_CACHES, s, 5) : NULL;
+        if (it == NULL || !add_ref(ld, it->rowid, u, u->cu.n - 1)) {
             rc = SQLITE_NOMEM;
-            break;
-        }
-        if (u != cur && u->queued) {
-            /* The owner's rows were not contiguous (a malformed database): its unit is with
-             * the decryption workers already and must not change under them. */
-            rc = early_drop(ld, T_CACHES, s, "cache", &k);
-            continue;
-        }
-        if (u != cur && cur != NULL) {
-            rc = read_creds(ld, cs, cur);
-        }
-        cur = u;
-        it = rc == SQLITE_OK ? add_item(u, T_CACHES, s, 5) : NULL;
-        if (it == NULL) {
-            rc = rc == SQLITE_OK ? SQLITE_NOMEM : rc;
             break;
         }
         it->uuid_ok = col_uuid(s, 4, it->uuid);
     }
-    if (rc == SQLITE_DONE) {
-        rc = cur != NULL ? read_creds(ld, cs, cur) : SQLITE_OK;
-    }
-    sqlite3_finalize(cs);
     sqlite3_finalize(s);
-    return rc;
+    rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return rc == SQLITE_OK ? read_creds(ld, only != NULL) : rc;
 }

@@ -27,7 +27,7 @@ static bool group_commit(struct store *st)
     return false;
 }
 
-int store_tx_begin(struct store *st)
+static int tx_begin(struct store *st, bool single)
 {
     int err;
 
@@ -56,7 +56,7 @@ int store_tx_begin(struct store *st)
             st->op_sp = false;
             return 0;
         }
-        err = st->persist->op_begin(st->pctx);
+        err = st->persist->op_begin(st->pctx, single);
         if (err == 0) {
             st->in_op = true;
             st->op_sp = true;
@@ -69,6 +69,16 @@ int store_tx_begin(struct store *st)
         return EIO;
     }
     return st->persist->begin(st->pctx);
+}
+
+int store_tx_begin(struct store *st)
+{
+    return tx_begin(st, false);
+}
+
+int store_tx_begin_single(struct store *st)
+{
+    return tx_begin(st, true);
 }
 
 enum store_rc store_tx_end(struct store *st, int err)

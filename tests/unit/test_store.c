@@ -736,7 +736,7 @@ static void fk_rollback(void *p)
 {
     ((struct fake_db *)p)->rollbacks++;
 }
-static int fk_put_cache(void *p, const struct store_cache *c)
+static int fk_put_cache(void *p, struct store_cache *c)
 {
     struct fake_db *db = p;
     db->puts++;
@@ -747,7 +747,7 @@ static int fk_del_cache(void *p, const struct store_cache *c)
     ((struct fake_db *)p)->dels++;
     return 0;
 }
-static int fk_put_cred(void *p, const struct store_cache *c, const struct store_cred *cr)
+static int fk_put_cred(void *p, const struct store_cache *c, struct store_cred *cr)
 {
     struct fake_db *db = p;
     db->puts++;
@@ -927,8 +927,9 @@ static int sp_put_default(void *p, const struct store_owner *o)
     db->put_fail = 0;
     return e;
 }
-static int sp_op_begin(void *p)
+static int sp_op_begin(void *p, bool single)
 {
+    (void)single;
     return ((struct sp_db *)p)->sp_fail;
 }
 static int sp_op_release(void *p)

@@ -37,6 +37,10 @@
 #endif
 
 #define DB "cachet.sqlite"
+/* Credential rows of a uid (schema 2: a credential row names its cache by id), and those of
+ * no cache at all. */
+#define CREDS_OF(uid) "creds WHERE cache_id IN (SELECT id FROM caches WHERE uid = " #uid ")"
+#define ORPHAN_CREDS "creds WHERE cache_id NOT IN (SELECT id FROM caches)"
 
 struct env {
     TALLOC_CTX *mem;
@@ -220,6 +224,23 @@ static long sql_int(struct env *e, const char *query)
     if (sqlite3_step(s) == SQLITE_ROW) {
         v = (long)sqlite3_column_int64(s, 0);
     }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The first column of the first row of query, as text ("" if none). */
+static char *sql_text(struct env *e, const char *query)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    char *v;
+
+    assert_int_equal(sqlite3_open(path_in(e, e->state, DB), &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, query, -1, &s, NULL), SQLITE_OK);
+    v = talloc_strdup(e->mem, sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL
+                                  ? (const char *)sqlite3_column_text(s, 0)
+                                  : "");
     sqlite3_finalize(s);
     sqlite3_close(db);
     return v;
@@ -503,6 +524,46 @@ static void assert_same(const char *want, const char *got)
     }
 }
 
+/* Every cache's and credential's row id as memory has them, owner by owner: "uid/session
+ * cache:cred,cred" lines, in the order of the disk query below. */
+static char *rows_text(struct env *e)
+{
+    struct owners os = { NULL, 0 };
+    char *s = talloc_strdup(e->mem, "");
+
+    store_foreach_owner(e->st, collect, &os);
+    if (os.n > 0) {
+        qsort(os.v, os.n, sizeof(os.v[0]), owner_cmp);
+    }
+    for (size_t i = 0; i < os.n; i++) {
+        for (struct store_cache *c = os.v[i]->caches; c != NULL; c = c->next) {
+            s = talloc_asprintf_append(s, "%s%u/%u %lld:", s[0] != '\0' ? "\n" : "",
+                                       os.v[i]->key.uid, os.v[i]->key.session, (long long)c->row);
+            for (struct store_cred *cr = c->creds; cr != NULL; cr = cr->next) {
+                s = talloc_asprintf_append(s, "%s%lld", cr == c->creds ? "" : ",",
+                                           (long long)cr->row);
+            }
+        }
+    }
+    talloc_free(os.v);
+    return s;
+}
+
+/* Memory's row ids are the disk's, in creation order, and no credential row is left without
+ * its cache. Closes the database. */
+static void assert_rows_on_disk(struct env *e)
+{
+    char *want = rows_text(e);
+
+    close_db(e);
+    assert_same(want, sql_text(e, "SELECT group_concat(line, char(10)) FROM (SELECT k.uid || '/' "
+                                  "|| k.session || ' ' || k.id || ':' || IFNULL((SELECT "
+                                  "group_concat(id, ',') FROM (SELECT id FROM creds c WHERE "
+                                  "c.cache_id = k.id ORDER BY id)), '') AS line FROM caches k "
+                                  "ORDER BY k.uid, k.session, k.boot_id, k.id)"));
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " ORPHAN_CREDS), 0);
+}
+
 static bool has_ticket(struct store_cache *c, const char *ticket)
 {
     for (struct store_cred *cr = c->creds; cr != NULL; cr = cr->next) {
@@ -603,6 +664,66 @@ static void test_roundtrip(void **state)
     close_db(e);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM defaults WHERE uid = 1000"), 0);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM caches WHERE uid = 1000"), 0);
+}
+
+static long cred_rows(struct env *e, int64_t id)
+{
+    return sql_int(
+        e, talloc_asprintf(e->mem, "SELECT count(*) FROM creds WHERE id = %lld", (long long)id));
+}
+
+/* Rows are addressed by id (schema 2): ids survive restarts, a deletion takes exactly the
+ * rows of what memory deleted, and new rows get ids above every id on disk, so a cache created
+ * after a restart comes last even if the newest cache before it was destroyed. */
+static void test_row_ids(void **state)
+{
+    struct env *e = *state;
+    struct store_owner *a;
+    struct store_cache *c;
+    struct kcm_mcred m;
+    char *rows;
+    int64_t gone;
+    int64_t kept;
+
+    open_db(e);
+    populate(e);
+    rows = rows_text(e);
+    assert_rows_on_disk(e);
+    open_db(e);
+    assert_same(rows, rows_text(e));
+
+    /* One credential, then a whole cache (the middle one): by id, nothing else. */
+    a = owner(e, 1000, 0, 0);
+    c = a->caches->next;
+    assert_true(c->ncreds >= 1);
+    gone = c->creds->row;
+    memset(&m, 0, sizeof(m));
+    m.fields = KCM_SC_SERVER;
+    m.c.server = *mk_princ(e, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST");
+    assert_int_equal(store_cred_remove(e->st, c, 0, &m), STORE_OK);
+    kept = a->caches->creds->row;
+    assert_int_equal(store_cache_destroy(e->st, a->caches->next->next), STORE_OK);
+    assert_rows_on_disk(e);
+    assert_int_equal(cred_rows(e, gone), 0);
+    assert_int_equal(cred_rows(e, kept), 1);
+
+    /* The newest cache destroyed, then a restart: the next cache still comes last. */
+    open_db(e);
+    a = owner(e, 1000, 0, 0);
+    c = init_cache(e, a, "1000:newest", "zoe@EXAMPLE.TEST");
+    add_cred(e, c, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "tgt-zoe");
+    assert_int_equal(store_cache_destroy(e->st, c), STORE_OK);
+    reopen(e);
+    a = owner(e, 1000, 0, 0);
+    c = init_cache(e, a, "1000:after", "yves@EXAMPLE.TEST");
+    add_cred(e, c, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "tgt-yves");
+    assert_ptr_equal(a->caches_tail, c);
+    for (struct store_cache *x = a->caches; x != c; x = x->next) {
+        assert_true(x->row < c->row);
+    }
+    assert_rows_on_disk(e);
+    open_db(e);
+    assert_string_equal(owner(e, 1000, 0, 0)->caches_tail->name, "1000:after");
 }
 
 /* A store operation fails in the middle of its transaction (a trigger makes the 4th
@@ -852,7 +973,39 @@ static void test_tampered_rows_dropped(void **state)
     open_db(e);
     assert_null(store_cache_find(owner(e, 1002, 0, 0), "1002"));
     close_db(e);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 1002"), 0);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds"), 3); /* 1002's went with it */
+}
+
+/* Put tests/data/<name>.sqlite in place as the database, opened with <name>.key. */
+static void use_fixture(struct env *e, const char *name)
+{
+    assert_int_equal(mkdir(e->state, 0700), 0);
+    copy_file(e, talloc_asprintf(e->mem, "%s/%s.sqlite", TEST_DATA_DIR, name),
+              path_in(e, e->state, DB), 0600);
+    e->key_file = path_in(e, e->dir, "fixture.key");
+    copy_file(e, talloc_asprintf(e->mem, "%s/%s.key", TEST_DATA_DIR, name), e->key_file, 0600);
+}
+
+/* A fixture's cache: name, uuid (16 x id), principal, offset, credential count. */
+static void check_cache(struct env *e, const struct store_cache *c, const char *name, uint8_t id,
+                        const char *princ, int32_t offset, size_t ncreds)
+{
+    assert_non_null(c);
+    assert_string_equal(c->name, name);
+    assert_int_equal(c->uuid[0], id);
+    assert_int_equal(c->uuid[STORE_UUID_LEN - 1], id);
+    assert_true(kcm_princ_eq(&c->princ, mk_princ(e, princ)));
+    assert_int_equal(c->kdc_offset, offset);
+    assert_int_equal(c->ncreds, ncreds);
+}
+
+/* A credential of a fixture: uuid (16 x id) and ticket. */
+static void check_cred(const struct store_cred *cr, uint8_t id, const char *ticket)
+{
+    assert_non_null(cr);
+    assert_int_equal(cr->uuid[0], id);
+    assert_int_equal(cr->v.ticket.len, strlen(ticket));
+    assert_memory_equal(cr->v.ticket.p, ticket, cr->v.ticket.len);
 }
 
 static void test_v0_fixture_upgrade(void **state)
@@ -861,13 +1014,9 @@ static void test_v0_fixture_upgrade(void **state)
     struct env *e = *state;
     struct store_owner *o;
     struct store_cache *c;
-    struct kcm_princ *p;
     char *before;
 
-    assert_int_equal(mkdir(e->state, 0700), 0);
-    copy_file(e, TEST_DATA_DIR "/store-v0.sqlite", path_in(e, e->state, DB), 0600);
-    e->key_file = path_in(e, e->dir, "v0.key");
-    copy_file(e, TEST_DATA_DIR "/store-v0.key", e->key_file, 0600);
+    use_fixture(e, "store-v0");
     assert_int_equal(sql_int(e, "PRAGMA user_version"), 0);
 
     open_db(e);
@@ -877,41 +1026,91 @@ static void test_v0_fixture_upgrade(void **state)
     assert_string_equal(o->default_name, "1000:v0second");
     /* Creation (rowid) order, not uuid order. */
     c = o->caches;
-    assert_string_equal(c->name, "1000");
-    assert_int_equal(c->uuid[0], 0xaa);
-    assert_int_equal(c->kdc_offset, 0);
-    p = mk_princ(e, "alice@V0.TEST");
-    assert_true(kcm_princ_eq(&c->princ, p));
-    assert_int_equal(c->ncreds, 2);
-    assert_int_equal(c->creds->uuid[0], 0xf0);
-    assert_int_equal(c->creds->v.ticket.len, strlen("v0-ticket-alice-V0.TEST"));
-    assert_memory_equal(c->creds->v.ticket.p, "v0-ticket-alice-V0.TEST", c->creds->v.ticket.len);
-    assert_true(has_ticket(c, "v0-ticket-alice-db.v0.test"));
-    assert_int_equal(c->creds->next->uuid[0], 0x01);
-    c = c->next;
-    assert_string_equal(c->name, "1000:v0second");
-    assert_int_equal(c->kdc_offset, -5);
-    assert_true(kcm_princ_eq(&c->princ, mk_princ(e, "bob@V0.TEST")));
-    assert_int_equal(c->ncreds, 1);
-    assert_true(has_ticket(c, "v0-ticket-bob-V0.TEST"));
+    check_cache(e, c, "1000", 0xaa, "alice@V0.TEST", 0, 2);
+    check_cred(c->creds, 0xf0, "v0-ticket-alice-V0.TEST");
+    check_cred(c->creds->next, 0x01, "v0-ticket-alice-db.v0.test");
+    check_cache(e, c->next, "1000:v0second", 0x0b, "bob@V0.TEST", -5, 1);
+    check_cred(c->next->creds, 0x02, "v0-ticket-bob-V0.TEST");
 
     o = owner(e, 1001, 42, 0);
     assert_int_equal(o->ncaches, 1);
-    c = o->caches;
-    assert_string_equal(c->name, "1001");
-    assert_int_equal(c->kdc_offset, 7);
-    assert_true(has_ticket(c, "v0-ticket-carol-V0.TEST"));
+    check_cache(e, o->caches, "1001", 0xcc, "carol@V0.TEST", 7, 1);
+    check_cred(o->caches->creds, 0x03, "v0-ticket-carol-V0.TEST");
 
     /* Upgraded on disk; new records (format 2) mix with migrated ones (format 1). */
     add_cred(e, o->caches, "host/new@V0.TEST", "after-upgrade");
     assert_int_equal(store_cache_move(e->st, owner(e, 1000, 0, 0)->caches, "1000:moved"), STORE_OK);
     before = dump(e);
-    close_db(e);
-    assert_int_equal(sql_int(e, "PRAGMA user_version"), 1);
+    assert_rows_on_disk(e);
+    assert_int_equal(sql_int(e, "PRAGMA user_version"), 2);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM meta"), 1);
     open_db(e);
     assert_same(before, dump(e));
     assert_string_equal(owner(e, 1000, 0, 0)->caches->name, "1000:moved");
+}
+
+/* The version 1 fixture (tests/data/make-store-v1.c: rows inserted out of pos and seq order, a
+ * credential of no cache, a session-bound owner): upgraded in place, every cache, credential
+ * and default name found, in order, and the store goes on from there. */
+static void test_v1_fixture_upgrade(void **state)
+{
+    struct env *e = *state;
+    struct store_owner *o;
+    struct store_cache *c;
+    char *before;
+
+    use_fixture(e, "store-v1");
+    assert_int_equal(sql_int(e, "PRAGMA user_version"), 1);
+
+    open_db(e);
+    o = owner(e, 1000, 0, 0);
+    assert_int_equal(o->ncaches, 3);
+    assert_string_equal(o->default_name, "1000:third");
+    c = o->caches; /* pos order */
+    check_cache(e, c, "1000", 0xaa, "alice@V1.TEST", 0, 2);
+    check_cred(c->creds, 0x01, "v1-ticket-alice-db.v1.test"); /* seq order */
+    check_cred(c->creds->next, 0xf0, "v1-ticket-alice-V1.TEST");
+    assert_int_equal(c->creds->seq, 0);
+    assert_int_equal(c->creds->next->seq, 1);
+    c = c->next;
+    check_cache(e, c, "1000:third", 0x0c, "dave@V1.TEST", 3, 1);
+    check_cred(c->creds, 0x04, "v1-ticket-dave-V1.TEST");
+    assert_int_equal(c->creds->seq, 7);
+    c = c->next;
+    check_cache(e, c, "1000:second", 0x0b, "bob@V1.TEST", -5, 1);
+    check_cred(c->creds, 0x02, "v1-ticket-bob-V1.TEST");
+
+    o = owner(e, 1001, 42, 0x42);
+    assert_int_equal(o->ncaches, 1);
+    assert_string_equal(o->default_name, "1001");
+    check_cache(e, o->caches, "1001", 0xcc, "carol@V1.TEST", 7, 1);
+    check_cred(o->caches->creds, 0x03, "v1-ticket-carol-V1.TEST");
+
+    /* On disk: version 2, ids in creation order, the credential of no cache and the version 1
+     * tables gone, the key check kept. */
+    before = dump(e);
+    assert_rows_on_disk(e);
+    assert_int_equal(sql_int(e, "PRAGMA user_version"), 2);
+    assert_string_equal(sql_text(e, "SELECT group_concat(hex(substr(uuid, 1, 1)), '') FROM "
+                                    "(SELECT uuid FROM caches ORDER BY id)"),
+                        "AACC0C0B");
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds"), 5);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v1%'"), 0);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM meta WHERE key = 'keycheck'"), 1);
+
+    /* New rows come after the migrated ones, in memory and after a restart. */
+    open_db(e);
+    assert_same(before, dump(e));
+    o = owner(e, 1000, 0, 0);
+    c = init_cache(e, o, "1000:new", "erin@V1.TEST");
+    add_cred(e, c, "krbtgt/V1.TEST@V1.TEST", "after-upgrade");
+    add_cred(e, o->caches, "host/new@V1.TEST", "after-upgrade-2");
+    assert_ptr_equal(o->caches_tail, c);
+    before = dump(e);
+    assert_rows_on_disk(e);
+    open_db(e);
+    assert_same(before, dump(e));
+    assert_string_equal(owner(e, 1000, 0, 0)->caches_tail->name, "1000:new");
 }
 
 static void test_credentials_directory(void **state)
@@ -1276,7 +1475,7 @@ static void test_background_load(void **state)
     bg_populate(e);
     close_db(e);
     /* A damaged credential of owner 3005, a damaged cache of owner 3010 (its creds go too). */
-    flip_rec(e, "creds", "SELECT rowid FROM creds WHERE uid = 3005 LIMIT 1 OFFSET 7", 40);
+    flip_rec(e, "creds", "SELECT rowid FROM " CREDS_OF(3005) " LIMIT 1 OFFSET 7", 40);
     flip_rec(e, "caches", "SELECT rowid FROM caches WHERE uid = 3010 LIMIT 1 OFFSET 1", 40);
     /* A cache row of owner 3020 gone altogether: its 30 credentials are orphans. */
     sql(e, "DELETE FROM caches WHERE rowid = (SELECT rowid FROM caches WHERE uid = 3020 "
@@ -1320,10 +1519,12 @@ static void test_background_load(void **state)
     open_db(e);
     assert_same(want, dump(e));
     close_db(e);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3005"), 3 * 30 - 1);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " CREDS_OF(3005)), 3 * 30 - 1);
     assert_int_equal(sql_int(e, "SELECT count(*) FROM caches WHERE uid = 3010"), 2);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3010"), 2 * 30);
-    assert_int_equal(sql_int(e, "SELECT count(*) FROM creds WHERE uid = 3020"), 2 * 30);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " CREDS_OF(3010)), 2 * 30);
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " CREDS_OF(3020)), 2 * 30);
+    /* The damaged cache's credentials (3010) and those of the deleted one (3020) are gone. */
+    assert_int_equal(sql_int(e, "SELECT count(*) FROM " ORPHAN_CREDS), 0);
 }
 
 /* Freeing the backend (shutdown) while records are still being decrypted: threads stop,
@@ -1443,23 +1644,72 @@ static void test_group_commit(void **state)
     /* 1002 was created by the failed group: reloaded, it is empty (dump skips it). */
     assert_same(after, dump(e));
     assert_int_equal(owner(e, 1002, 0, 0)->ncaches, 0);
-    /* Writes work again, and what is on disk is what memory says. */
-    add_cred(e, store_cache_find(owner(e, 1000, 0, 0), "1000"), "host/r@EXAMPLE.TEST", "host-r");
+    /* Writes work again, and what is on disk is what memory says, row ids included: the
+     * reloaded owners' deletions hit their own rows. */
+    a = owner(e, 1000, 0, 0);
+    add_cred(e, store_cache_find(a, "1000"), "host/r@EXAMPLE.TEST", "host-r");
+    init_cache(e, owner(e, 1002, 0, 0), "1002", "carol@EXAMPLE.TEST");
+    assert_int_equal(
+        store_cred_remove(e->st, store_cache_find(a, "1000"), 0,
+                          &(struct kcm_mcred){ .fields = KCM_SC_SERVER,
+                                               .c.server = *mk_princ(e, "host/x@EXAMPLE.TEST") }),
+        STORE_OK);
     after = dump(e);
-    reopen(e);
+    assert_rows_on_disk(e);
+    open_db(e);
     assert_same(after, dump(e));
+}
+
+/* A group's single-write operations (a STORE here) run without a savepoint: one that fails
+ * (an injected constraint failure) leaves nothing behind, and the operations around it
+ * commit. */
+static void test_group_single_failure(void **state)
+{
+    struct env *e = *state;
+    struct store_cache *b;
+    char *want;
+
+    open_db(e);
+    init_cache(e, owner(e, 1000, 0, 0), "1000", "alice@EXAMPLE.TEST");
+    init_cache(e, owner(e, 1001, 0, 0), "1001", "bob@EXAMPLE.TEST");
+    close_db(e);
+    sql(e, "CREATE TRIGGER inject BEFORE INSERT ON creds WHEN (SELECT count(*) FROM creds) >= 1 "
+           "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    open_db(e);
+    store_group_set_hook(e->st, group_hook, NULL);
+    store_group_defer(e->st, true);
+    add_cred(e, store_cache_find(owner(e, 1000, 0, 0), "1000"), "host/x@EXAMPLE.TEST", "x");
+    b = store_cache_find(owner(e, 1001, 0, 0), "1001");
+    assert_int_equal(
+        store_cred_add(e->st, b, mk_cred(e, "bob@EXAMPLE.TEST", "host/y@EXAMPLE.TEST", "y")),
+        STORE_IO);
+    assert_int_equal(store_set_default(e->st, owner(e, 1001, 0, 0), "1001:z"), STORE_OK);
+    store_group_defer(e->st, false);
+    assert_int_equal(store_group_size(e->st), 2);
+    hook_calls = hook_committed = 0;
+    store_group_end(e->st);
+    assert_int_equal(hook_committed, 1);
+    assert_int_equal(b->ncreds, 0);
+    want = dump(e);
+    assert_rows_on_disk(e);
+    open_db(e);
+    assert_same(want, dump(e));
+    assert_int_equal(store_cache_find(owner(e, 1000, 0, 0), "1000")->ncreds, 1);
+    assert_string_equal(owner(e, 1001, 0, 0)->default_name, "1001:z");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_failure_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_file_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_file_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_rows_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v0_fixture_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1_fixture_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credentials_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_key_moves_db_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_plaintext_on_disk, setup, teardown),
@@ -1469,6 +1719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_background_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_single_failure, setup, teardown),
     };
     const char *why = NULL;
 
