@@ -389,8 +389,9 @@ static int migrate(struct store_sqlite *sq, int version)
     static const char *const steps[] = { migrate_v0, migrate_v1 };
     int rc = SQLITE_OK;
 
-    util_log(UTIL_LOG_INFO, "upgrading database %s from schema version %d to %d", sq->path, version,
-             STORE_SQLITE_SCHEMA_VERSION);
+    util_log(UTIL_LOG_INFO, "upgrading database %s from schema version %d to %d (the old tables' "
+             "pages stay in the file as free space, reused as the store grows; VACUUM with "
+             "cachetd stopped gives them back)", sq->path, version, STORE_SQLITE_SCHEMA_VERSION);
     for (int v = version; v < STORE_SQLITE_SCHEMA_VERSION && rc == SQLITE_OK; v++) {
         rc = sqlite3_exec(sq->db, steps[v], NULL, NULL, NULL);
     }
