@@ -215,7 +215,10 @@ enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_c
 
 /* For the krb5 element (the only mechanism served) one inquiry gives the name, lifetimes and
  * usage; the cred's name and the element's MN are the same name, converted once: every
- * GSSAPI call here makes a krb5 context inside MIT's mech. */
+ * GSSAPI call here makes a krb5 context inside MIT's mech. The name has attributes only if the
+ * cred was acquired for a name imported from a composite token (gc->name_attrs): acquired,
+ * imported (MIT's cred tokens keep no attributes), impersonated and delegated creds' names
+ * have no authdata context. */
 static uint32_t cred_export(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
                             gss_cred_id_t *cred, const gss_buffer_desc *tok_in, gssx_cred *out)
 {
@@ -232,7 +235,8 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
-    maj = gp_name_to_gssx(min, mem, name, &out->desired_name);
+    maj = gp_name_to_gssx(min, mem, name, gc->name_attrs ? GP_NAME_MN : GP_NAME_MN_PLAIN,
+                          &out->desired_name);
     gss_release_name(&tmp, &name);
     if (maj != GSS_S_COMPLETE) {
         return maj;

@@ -122,20 +122,24 @@ krb5_context gp_names_k5(void)
     return n->k5;
 }
 
-int gp_names_export(TALLOC_CTX *m, const void *disp, size_t len, octet_string *out)
+/* MIT's krb5_gss_export_name (TOK_ID 04 01) and krb5_gss_export_name_composite (04 02: the
+ * attributes' length follows the name, 0 for a name without an authdata context): the mech OID
+ * and the unparsed principal, which is also the display form. */
+static int names_token(TALLOC_CTX *m, uint8_t tok_id, const void *disp, size_t len,
+                       octet_string *out)
 {
-    size_t n = 2 + 2 + 2 + sizeof(mech_krb5) + 4 + len;
+    size_t n = 2 + 2 + 2 + sizeof(mech_krb5) + 4 + len + (tok_id == 0x02 ? 4 : 0);
     uint8_t *p;
 
     out->octet_string_len = 0;
     out->octet_string_val = NULL;
-    if (len > UINT32_MAX - 64 || (p = talloc_size(m, n)) == NULL) {
+    if (len > UINT32_MAX - 64 || (p = talloc_zero_size(m, n)) == NULL) {
         return ENOMEM;
     }
     out->octet_string_val = (char *)p;
     out->octet_string_len = (u_int)n;
     *p++ = 0x04;
-    *p++ = 0x01;
+    *p++ = tok_id;
     *p++ = 0;
     *p++ = sizeof(mech_krb5) + 2;
     *p++ = 0x06;
@@ -146,8 +150,18 @@ int gp_names_export(TALLOC_CTX *m, const void *disp, size_t len, octet_string *o
     *p++ = (uint8_t)(len >> 16);
     *p++ = (uint8_t)(len >> 8);
     *p++ = (uint8_t)len;
-    memcpy(p, disp, len);
+    memcpy(p, disp, len); /* then the zeroed attribute length of 04 02 */
     return 0;
+}
+
+int gp_names_export(TALLOC_CTX *m, const void *disp, size_t len, octet_string *out)
+{
+    return names_token(m, 0x01, disp, len, out);
+}
+
+int gp_names_export_composite(TALLOC_CTX *m, const void *disp, size_t len, octet_string *out)
+{
+    return names_token(m, 0x02, disp, len, out);
 }
 
 int gp_names_princ_to_gssx(TALLOC_CTX *m, krb5_context k, krb5_const_principal p, gssx_name *x)

@@ -34,6 +34,7 @@ struct gp_call {
     const uint8_t *kcm;          /* the peer's KCM default cache (gp_kcm.h), or NULL */
     bool has_target;             /* a trusted caller named another uid (UID name types) */
     bool export_by_value;        /* the cred being exported holds its tickets by value */
+    bool name_attrs;             /* a name imported from an exported token: may carry attributes */
     uid_t target_uid;
     size_t kcm_len;
 };
@@ -76,8 +77,18 @@ void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
                    gss_const_OID mech);
 /* "major text (major 0x..): minor text" for logs. */
 char *gp_status_text(TALLOC_CTX *m, uint32_t maj, uint32_t min, gss_const_OID mech);
-uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out);
-uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *x);
+/* Imports the display form, else the exported one (then sets gc->name_attrs). */
+uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x,
+                           gss_name_t *out);
+/* What is known of a name converted to gssx: in MIT each GSSAPI name call makes a krb5 context,
+ * so only the display form is asked for where the others follow from it. */
+enum gp_name_form {
+    GP_NAME_ANY,     /* any name: every form through GSSAPI */
+    GP_NAME_MN,      /* a krb5 mechanism name: the exported form made from the display form */
+    GP_NAME_MN_PLAIN /* one without attributes (no authdata context): the composite form too */
+};
+uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, enum gp_name_form form,
+                         gssx_name *x);
 /* Export a context (consumes *ctx) into out. */
 uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                         gss_ctx_id_t *ctx, gssx_ctx *out);

@@ -174,7 +174,7 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
         }
     }
     if (arg->target_name != NULL) {
-        maj = gp_name_from_gssx(&min, arg->target_name, &target);
+        maj = gp_name_from_gssx(&min, gc, arg->target_name, &target);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
@@ -295,8 +295,10 @@ int gp_proc_accept_sec_context(struct gp_call *gc, void *argp, void *resp)
     if (maj == GSS_S_COMPLETE || maj == GSS_S_CONTINUE_NEEDED) {
         uint32_t emaj, emin;
         res->context_handle = talloc_zero(gc->mem, gssx_ctx);
-        emaj = gp_ctx_to_gssx_accept(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
-                                     &ctx, src, &in, res->context_handle);
+        bool done = maj == GSS_S_COMPLETE;
+        emaj = gp_ctx_to_gssx_accept(&emin, gc, done ? type : GP_EXPORT_DEFAULT, &ctx, src,
+                                     done && gp_gss_oid_is_krb5(mech) ? &in : NULL,
+                                     res->context_handle);
         if (emaj == GSS_S_COMPLETE && type == GP_EXPORT_LUCID &&
             res->context_handle->src_name.display_name.octet_string_len > KERNEL_MAX_PRINC) {
             emaj = GSS_S_FAILURE;

@@ -126,7 +126,7 @@ int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
     OM_uint32 maj, min = 0, tmp;
 
     gp_oid_view(&mech, &arg->mech);
-    maj = gp_name_from_gssx(&min, &arg->input_name, &name);
+    maj = gp_name_from_gssx(&min, gc, &arg->input_name, &name);
     if (maj != GSS_S_COMPLETE) {
         goto done;
     }
@@ -137,7 +137,7 @@ int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
         }
     }
     res->output_name = talloc_zero(gc->mem, gssx_name);
-    maj = gp_name_to_gssx(&min, gc->mem, canon != GSS_C_NO_NAME ? canon : name,
+    maj = gp_name_to_gssx(&min, gc->mem, canon != GSS_C_NO_NAME ? canon : name, GP_NAME_ANY,
                           res->output_name);
     if (maj != GSS_S_COMPLETE) {
         res->output_name = NULL;
@@ -206,7 +206,7 @@ static uint32_t acquire_impersonate(struct gp_call *gc, const gssx_arg_acquire_c
             return maj;
         }
     }
-    maj = gp_name_from_gssx(min, arg->desired_name, &who);
+    maj = gp_name_from_gssx(min, gc, arg->desired_name, &who);
     if (maj == GSS_S_COMPLETE) {
         maj = gss_acquire_cred_impersonate_name(min, imp, who, GSS_C_INDEFINITE, &mechs,
                                                 GSS_C_INITIATE, out, NULL, NULL);
@@ -281,7 +281,7 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
                  gss_oid_equal(&t, GSS_C_NT_STRING_UID_NAME) ? ", string uid" : "");
     }
     if (arg->desired_name != NULL && !gp_cred_target_uid(gc, arg->desired_name)) {
-        maj = gp_name_from_gssx(&min, arg->desired_name, &desired);
+        maj = gp_name_from_gssx(&min, gc, arg->desired_name, &desired);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }

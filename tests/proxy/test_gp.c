@@ -342,6 +342,76 @@ static void test_names_gssx(void)
     talloc_free(m);
 }
 
+static bool gssx_name_eq(const gssx_name *a, const gssx_name *b)
+{
+    return buf_eq(&a->display_name, b->display_name.octet_string_val,
+                  b->display_name.octet_string_len) &&
+           buf_eq(&a->name_type, b->name_type.octet_string_val, b->name_type.octet_string_len) &&
+           buf_eq(&a->exported_name, b->exported_name.octet_string_val,
+                  b->exported_name.octet_string_len) &&
+           buf_eq(&a->exported_composite_name, b->exported_composite_name.octet_string_val,
+                  b->exported_composite_name.octet_string_len);
+}
+
+/* A name's gssx form made from its display form (GP_NAME_MN, GP_NAME_MN_PLAIN) equals the one
+ * made by GSSAPI alone (GP_NAME_ANY), and gp_names_export_composite equals
+ * gss_export_name_composite, for mechanism names without attributes; a name with an authdata
+ * context (imported from a composite token) is one GP_NAME_MN_PLAIN must not be used for. */
+static void test_names_forms(void)
+{
+    static const char *princs[] = { "daemon@EX.COM", "nfs/server.ex.com@EX.COM",
+                                    "a\\/b/c@EX.COM", "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS",
+                                    "\xc3\xbc\xc3\xb1@EX.COM", "x@" };
+    TALLOC_CTX *m = talloc_new(NULL);
+
+    for (size_t i = 0; i < sizeof(princs) / sizeof(princs[0]); i++) {
+        gss_buffer_desc comp = GSS_C_EMPTY_BUFFER;
+        gss_name_t mn = mech_name(princs[i]), back = GSS_C_NO_NAME;
+        gssx_name any, mnx, plain, x;
+        struct gp_call gc = { .mem = m };
+        octet_string own;
+        OM_uint32 min;
+
+        CHECK(mn != GSS_C_NO_NAME);
+        if (mn == GSS_C_NO_NAME) {
+            continue;
+        }
+        CHECK(gp_name_to_gssx(&min, m, mn, GP_NAME_ANY, &any) == GSS_S_COMPLETE);
+        CHECK(gp_name_to_gssx(&min, m, mn, GP_NAME_MN, &mnx) == GSS_S_COMPLETE);
+        CHECK(gp_name_to_gssx(&min, m, mn, GP_NAME_MN_PLAIN, &plain) == GSS_S_COMPLETE);
+        CHECK(any.exported_composite_name.octet_string_len > 0);
+        CHECK(gssx_name_eq(&mnx, &any) && gssx_name_eq(&plain, &any));
+        CHECK(gss_export_name_composite(&min, mn, &comp) == GSS_S_COMPLETE);
+        CHECK(gp_names_export_composite(m, any.display_name.octet_string_val,
+                                        any.display_name.octet_string_len, &own) == 0 &&
+              buf_eq(&own, comp.value, comp.length));
+        /* The same name back from its composite token: now with an authdata context (no
+         * attributes in it), which gss_export_name_composite writes out; the name's import
+         * from an exported token is marked. */
+        memset(&x, 0, sizeof(x));
+        x.exported_name = own;
+        CHECK(gp_name_from_gssx(&min, &gc, &x, &back) == GSS_S_COMPLETE && gc.name_attrs);
+        if (back != GSS_C_NO_NAME) {
+            gssx_name bany, bmn;
+            CHECK(gp_name_to_gssx(&min, m, back, GP_NAME_ANY, &bany) == GSS_S_COMPLETE);
+            CHECK(gp_name_to_gssx(&min, m, back, GP_NAME_MN, &bmn) == GSS_S_COMPLETE);
+            CHECK(gssx_name_eq(&bmn, &bany));
+            CHECK(buf_eq(&bany.display_name, any.display_name.octet_string_val,
+                         any.display_name.octet_string_len));
+        }
+        gc.name_attrs = false;
+        x.exported_name.octet_string_len = 0;
+        x.display_name = any.display_name;
+        x.name_type = any.name_type;
+        gss_release_name(&min, &back);
+        CHECK(gp_name_from_gssx(&min, &gc, &x, &back) == GSS_S_COMPLETE && !gc.name_attrs);
+        gss_release_name(&min, &back);
+        gss_release_buffer(&min, &comp);
+        gss_release_name(&min, &mn);
+    }
+    talloc_free(m);
+}
+
 /* gp_names_localname gives what gss_localname gives (want: the expected local name, NULL:
  * unmapped), with the configuration in names_conf at the time. */
 static void check_localname(const char *princ, const char *want)
@@ -516,6 +586,7 @@ static void test_names(void)
     write_conf("[libdefaults]\n  default_realm = EX.COM\n");
     setenv("KRB5_CONFIG", names_conf, 1);
     test_names_gssx();
+    test_names_forms();
     test_names_ticket_server();
     test_names_localname();
     unlink(names_conf);
