@@ -36,6 +36,14 @@ krb5_principal gp_names_ticket_server(krb5_context k, const gss_buffer_desc *tok
  * (not mappable here: the caller asks GSSAPI, which also tries the name's attributes). */
 int gp_names_localname(const void *disp, size_t len, char *user, size_t usersz);
 
+/* IMPORT_AND_CANON_NAME of a GSS_KRB5_NT_PRINCIPAL_NAME for krb5 as gss_import_name,
+ * gss_canonicalize_name and the name calls answer it: MIT's mech parses the text with
+ * krb5_parse_name, an imported principal name has no attributes. With user, also its local
+ * name as gss_localname gives it. 0 and x (and user) filled; an error: not possible here (the
+ * caller asks GSSAPI, which also gives the errors). */
+int gp_names_canon(TALLOC_CTX *m, const void *name, size_t len, gssx_name *x, char *user,
+                   size_t usersz);
+
 /* linux_creds_v1 for a source name (host-endian uid, gid, n, gids); disp: the display form and
  * type the reply already carries, or NULL (the name is asked for its local name through
  * GSSAPI). */

@@ -1,7 +1,7 @@
 /* INDICATE_MECHS, IMPORT_AND_CANON_NAME, ACQUIRE_CRED (incl. impersonate_name), RELEASE_HANDLE,
  * GET_CALL_CONTEXT (a stub, as in gssproxy), EXPORT_CRED, IMPORT_CRED and STORE_CRED. */
 #include "config.h"
-#include "proxy/gp_proc.h"
+#include "proxy/gp_names.h"
 
 #include <errno.h>
 #include <string.h>
@@ -117,6 +117,35 @@ done:
     return 0;
 }
 
+/* A krb5 principal name canonicalized for krb5 (what the interposer's gss_localname sends)
+ * from the principal with this thread's names context: the GSSAPI way makes and frees a krb5
+ * context in each of its six name calls. false: use GSSAPI. */
+static bool canon_krb5(struct gp_call *gc, const gssx_arg_import_and_canon_name *arg,
+                       gss_const_OID mech, gssx_res_import_and_canon_name *res)
+{
+    const gssx_name *in = &arg->input_name;
+    bool local = gp_opt_find(arg->options.options_val, arg->options.options_len,
+                             GP_OPT_LOCALNAME) != NULL;
+    gssx_name *x = talloc_zero(gc->mem, gssx_name);
+    gss_OID_desc type;
+    char user[256];
+
+    gp_oid_view(&type, &in->name_type);
+    if (x == NULL || !gss_oid_equal(mech, gss_mech_krb5) ||
+        !gss_oid_equal(&type, GSS_KRB5_NT_PRINCIPAL_NAME) ||
+        gp_names_canon(gc->mem, in->display_name.octet_string_val,
+                       in->display_name.octet_string_len, x, local ? user : NULL,
+                       sizeof(user)) != 0) {
+        return false;
+    }
+    if (local && gp_opt_add(gc->mem, &res->options.options_val, &res->options.options_len,
+                            GP_OPT_LOCALNAME, user, strlen(user)) != 0) {
+        return false;
+    }
+    res->output_name = x;
+    return true;
+}
+
 int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
 {
     gssx_arg_import_and_canon_name *arg = argp;
@@ -126,6 +155,10 @@ int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
     OM_uint32 maj, min = 0, tmp;
 
     gp_oid_view(&mech, &arg->mech);
+    if (arg->input_name.display_name.octet_string_len > 0 && canon_krb5(gc, arg, &mech, res)) {
+        maj = GSS_S_COMPLETE;
+        goto done;
+    }
     maj = gp_name_from_gssx(&min, gc, &arg->input_name, &name);
     if (maj != GSS_S_COMPLETE) {
         goto done;

@@ -440,6 +440,51 @@ static void check_localname(const char *princ, const char *want)
     gss_release_name(&min, &mn);
 }
 
+/* gp_names_canon gives what gss_import_name (GSS_KRB5_NT_PRINCIPAL_NAME), gss_canonicalize_name
+ * for krb5, the name calls and gss_localname give, with the configuration in names_conf at the
+ * time; an error where GSSAPI fails. */
+static void check_canon(const char *text)
+{
+    gss_buffer_desc b = { strlen(text), (void *)text }, ln = GSS_C_EMPTY_BUFFER;
+    gss_name_t n = GSS_C_NO_NAME, mn = GSS_C_NO_NAME;
+    TALLOC_CTX *m = talloc_new(NULL);
+    uint32_t maj = GSS_S_FAILURE;
+    gssx_name want, own;
+    char user[256] = "";
+    OM_uint32 min, lmaj = GSS_S_FAILURE;
+    int r, l;
+
+    if (gss_import_name(&min, &b, GSS_KRB5_NT_PRINCIPAL_NAME, &n) == GSS_S_COMPLETE &&
+        gss_canonicalize_name(&min, n, (gss_OID)gss_mech_krb5, &mn) == GSS_S_COMPLETE) {
+        maj = gp_name_to_gssx(&min, m, mn, GP_NAME_ANY, &want);
+        lmaj = gss_localname(&min, mn, (gss_OID)gss_mech_krb5, &ln);
+    }
+    r = gp_names_canon(m, text, strlen(text), &own, NULL, 0);
+    CHECK((r == 0) == (maj == GSS_S_COMPLETE));
+    CHECK(r != 0 || gssx_name_eq(&own, &want));
+    /* An error may also mean "ask GSSAPI" (an empty local name, say): never a wrong answer. */
+    l = gp_names_canon(m, text, strlen(text), &own, user, sizeof(user));
+    CHECK(l != 0 || (lmaj == GSS_S_COMPLETE && strlen(user) == ln.length &&
+                     memcmp(user, ln.value, ln.length) == 0 && gssx_name_eq(&own, &want)));
+    CHECK(lmaj != GSS_S_COMPLETE || strlen(text) == 0 || ln.length == 0 || l == 0);
+    gss_release_buffer(&min, &ln);
+    gss_release_name(&min, &mn);
+    gss_release_name(&min, &n);
+    talloc_free(m);
+}
+
+static void test_names_canon(void)
+{
+    static const char *names[] = { "alice@EX.COM", "bob", "nfs/h.ex.com@EX.COM",
+                                   "nfs/h.ex.com", "carol@OTHER.COM", "a\\/b/c@EX.COM",
+                                   "us\\@er", "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS",
+                                   "x@", "@EX.COM", "a@b@c", "" };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        check_canon(names[i]);
+    }
+}
+
 /* auth_to_local through the long-lived names context, and krb5.conf changes seen as with a
  * fresh context: a localauth module disabled (loaded once per context) and the default realm
  * (kept in the context once looked up). */
@@ -457,6 +502,7 @@ static void test_names_localname(void)
     check_localname("nfs/h.ex.com@EX.COM", "nfsuser");
     check_localname("carol@OTHER.COM", NULL);
     check_localname("host/h.ex.com@EX.COM", NULL);
+    test_names_canon();
     /* MIT's profile looks at the file at most once a second: wait for it, as a fresh
      * context would have to. */
     sleep(2);
@@ -466,6 +512,7 @@ static void test_names_localname(void)
     sleep(2);
     check_localname("alice@EX.COM", NULL);
     check_localname("carol@OTHER.COM", "carol");
+    test_names_canon();
     write_conf(base);
     sleep(2);
     check_localname("alice@EX.COM", "amap");
