@@ -102,9 +102,10 @@ void gp_wipe_cred(gssx_cred *c);
 /* ---- credentials (gp_creds.c; release, is_cached, linux_creds: gp_creds_cache.c) ---- */
 uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                         gssx_cred *out);
-/* The same, allocated on mem instead of the call's tree (a cache's own context). */
+/* The same, allocated on mem instead of the call's tree (a cache's own context), with cred's
+ * gss_export_cred token made by the caller. */
 uint32_t gp_cred_export_into(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
-                             gss_cred_id_t *cred, gssx_cred *out);
+                             gss_cred_id_t *cred, const gss_buffer_desc *tok, gssx_cred *out);
 /* The same with cred's gss_export_cred token already made by the caller. */
 uint32_t gp_cred_export_token(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                               const gss_buffer_desc *tok, gssx_cred *out);
@@ -138,6 +139,8 @@ bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usa
 enum gp_memo_verdict { GP_MEMO_UNKNOWN, GP_MEMO_EXCLUDED, GP_MEMO_USABLE };
 enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_cred *handle,
                                           gss_cred_usage_t usage);
+/* Note a handle given out again (a cached acceptor cred's), so that the memo keeps it. */
+void gp_cred_memo_note(const struct gp_call *gc, const gssx_cred *handle);
 /* The same; *wrong_usage tells that the cred's usage (fixed when it was made) excludes it. */
 bool gp_cred_usable_why(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage,
                         bool *wrong_usage);
@@ -153,6 +156,10 @@ gss_cred_id_t gp_accept_cache_get(struct gp_accept_cache *c, const struct gp_cal
 /* Keep cred (acquired from keytab, or the default one when NULL); the cache then owns it. */
 void gp_accept_cache_put(struct gp_accept_cache *c, const struct gp_call *gc, uid_t uid,
                          bool self, const char *keytab, gss_cred_id_t cred);
+/* For a handle holding tok, the gss_export_cred token of this thread's cached acceptor cred
+ * for this call's service: that token imported, once per slot and kept with it (released with
+ * the slot; gp_cred_release keeps it); else GSS_C_NO_CREDENTIAL (import it). */
+gss_cred_id_t gp_accept_cache_by_token(const struct gp_call *gc, const void *tok, size_t len);
 /* The sealed handle of this thread's cached acceptor cred, made on first use and then given
  * out again (it lives as long as the cached cred); NULL (with *maj, *min) if it cannot be
  * made. */
