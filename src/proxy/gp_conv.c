@@ -175,8 +175,7 @@ void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
     }
 }
 
-uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x,
-                           gss_name_t *out)
+uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x, gss_name_t *out)
 {
     gss_buffer_desc b;
     gss_OID_desc type;
@@ -349,8 +348,7 @@ uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export ty
  * name has an authdata context; an imported context token may give the initiator's one), the
  * acceptor's only if this call imported a name from an exported token (the initiator's target;
  * an accepted context's is the ticket's server, an imported context's none). */
-static enum gp_name_form ctx_name_form(const struct gp_call *gc, gss_const_OID mech,
-                                       bool initiator)
+static enum gp_name_form ctx_name_form(const struct gp_call *gc, gss_const_OID mech, bool initiator)
 {
     if (!gp_gss_oid_is_krb5(mech)) {
         return GP_NAME_ANY;
@@ -379,8 +377,7 @@ static bool accept_names(struct gp_call *gc, gss_name_t src, const gss_buffer_de
         r = gp_names_export_composite(gc->mem, d->octet_string_val, d->octet_string_len,
                                       &out->targ_name.exported_composite_name);
     }
-    if (r != 0 ||
-        name_to_gssx(&min, gc->mem, src, composite, GP_NAME_MN, &out->src_name) != 0) {
+    if (r != 0 || name_to_gssx(&min, gc->mem, src, composite, GP_NAME_MN, &out->src_name) != 0) {
         memset(&out->targ_name, 0, sizeof(out->targ_name));
         memset(&out->src_name, 0, sizeof(out->src_name));
         return false;
@@ -402,8 +399,8 @@ uint32_t gp_ctx_to_gssx_accept(uint32_t *min, struct gp_call *gc, enum gp_ctx_ex
     bool named;
 
     memset(out, 0, sizeof(*out));
-    named = known_src != GSS_C_NO_NAME && in != NULL &&
-            accept_names(gc, known_src, in, composite, out);
+    named =
+        known_src != GSS_C_NO_NAME && in != NULL && accept_names(gc, known_src, in, composite, out);
     maj = gss_inquire_context(min, *ctx, known_src != GSS_C_NO_NAME ? NULL : &src,
                               named ? NULL : &targ, &lifetime, &mech, &flags, &local, &open);
     if (maj != GSS_S_COMPLETE) {

@@ -176,8 +176,7 @@ static uint64_t handle_hash(const octet_string *h)
     return x;
 }
 
-static bool memo_is(const struct usage_memo *m, const struct gp_call *gc, uint64_t hash,
-                    u_int len)
+static bool memo_is(const struct usage_memo *m, const struct gp_call *gc, uint64_t hash, u_int len)
 {
     return m->len == len && m->hash == hash && m->svc == gc->svc &&
            m->generation == gc->conf->generation;

@@ -78,8 +78,7 @@ void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
 /* "major text (major 0x..): minor text" for logs. */
 char *gp_status_text(TALLOC_CTX *m, uint32_t maj, uint32_t min, gss_const_OID mech);
 /* Imports the display form, else the exported one (then sets gc->name_attrs). */
-uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x,
-                           gss_name_t *out);
+uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x, gss_name_t *out);
 /* What is known of a name converted to gssx: in MIT each GSSAPI name call makes a krb5 context,
  * so only the display form is asked for where the others follow from it. */
 enum gp_name_form {

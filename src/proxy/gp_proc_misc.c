@@ -124,8 +124,8 @@ static bool canon_krb5(struct gp_call *gc, const gssx_arg_import_and_canon_name 
                        gss_const_OID mech, gssx_res_import_and_canon_name *res)
 {
     const gssx_name *in = &arg->input_name;
-    bool local = gp_opt_find(arg->options.options_val, arg->options.options_len,
-                             GP_OPT_LOCALNAME) != NULL;
+    bool local =
+        gp_opt_find(arg->options.options_val, arg->options.options_len, GP_OPT_LOCALNAME) != NULL;
     gssx_name *x = talloc_zero(gc->mem, gssx_name);
     gss_OID_desc type;
     char user[256];
