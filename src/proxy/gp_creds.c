@@ -418,6 +418,17 @@ uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred
     return GSS_S_COMPLETE;
 }
 
+bool gp_cred_handle_unseals(struct gp_call *gc, const gssx_cred *in)
+{
+    struct util_secbuf *plain = NULL;
+
+    if (unseal(gc, &in->cred_handle_reference, &plain) != 0) {
+        return false;
+    }
+    talloc_free(plain);
+    return true;
+}
+
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage)
 {
     bool wrong_usage;

@@ -115,6 +115,8 @@ uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
  * sealed, in secure memory owned by gc->mem; NULL if there was none). */
 uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
                               gss_cred_id_t *out, struct util_secbuf **tok);
+/* The handle decrypts under this service's key (sealed by this service). */
+bool gp_cred_handle_unseals(struct gp_call *gc, const gssx_cred *in);
 uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
                          gss_name_t desired, gss_cred_id_t *out);
 /* impersonate = yes (gp_impersonate.c): the user of uid, from the service's own credential in
