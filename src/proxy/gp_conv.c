@@ -175,7 +175,7 @@ void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
     }
 }
 
-uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out)
+uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x, gss_name_t *out)
 {
     gss_buffer_desc b;
     gss_OID_desc type;
@@ -187,6 +187,8 @@ uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out)
         return gss_import_name(min, &b, type.length > 0 ? &type : GSS_C_NO_OID, out);
     }
     if (x->exported_name.octet_string_len > 0) {
+        /* MIT also takes a composite token here: the name may carry attributes. */
+        gc->name_attrs = true;
         gp_buf_view(&b, &x->exported_name);
         return gss_import_name(min, &b, GSS_C_NT_EXPORT_NAME, out);
     }
@@ -194,18 +196,36 @@ uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out)
     return GSS_S_BAD_NAME;
 }
 
-static uint32_t name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, bool composite,
-                             gssx_name *x);
-
-uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *x)
+/* The exported forms of a krb5 mechanism name from its display form (MIT unparses the same
+ * principal for all three); the composite one too when the name cannot carry attributes. */
+static int mn_exports(TALLOC_CTX *m, gss_name_t n, bool composite, enum gp_name_form form,
+                      gssx_name *x)
 {
-    return name_to_gssx(min, m, n, true, x);
+    const octet_string *d = &x->display_name;
+    gss_buffer_desc b = GSS_C_EMPTY_BUFFER;
+    OM_uint32 tmp;
+    int r;
+
+    r = gp_names_export(m, d->octet_string_val, d->octet_string_len, &x->exported_name);
+    if (r != 0 || !composite) {
+        return r;
+    }
+    if (form == GP_NAME_MN_PLAIN) {
+        return gp_names_export_composite(m, d->octet_string_val, d->octet_string_len,
+                                         &x->exported_composite_name);
+    }
+    if (gss_export_name_composite(&tmp, n, &b) == GSS_S_COMPLETE) {
+        r = gp_buf_set(m, &x->exported_composite_name, b.value, b.length);
+        gss_release_buffer(&tmp, &b);
+    }
+    return r;
 }
 
-/* Each of these GSSAPI calls makes and frees a krb5 context inside MIT's mech (krb5.conf
- * profile, plugin directories): the lucid export, which drops composite names, skips that one. */
+/* Each GSSAPI name call makes and frees a krb5 context inside MIT's mech (krb5.conf profile,
+ * plugin directories): the display form is asked for, the rest is made from it where the form
+ * allows. The lucid export, which drops composite names, skips that one. */
 static uint32_t name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, bool composite,
-                             gssx_name *x)
+                             enum gp_name_form form, gssx_name *x)
 {
     gss_buffer_desc b = GSS_C_EMPTY_BUFFER;
     gss_OID type = GSS_C_NO_OID;
@@ -220,12 +240,10 @@ static uint32_t name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, bool co
     r = gp_buf_set(m, &x->display_name, b.value, b.length);
     gss_release_buffer(&tmp, &b);
     r = r != 0 ? r : gp_oid_to_gssx(m, type, &x->name_type);
-    if (r != 0) {
-        *min = (uint32_t)r;
-        return GSS_S_FAILURE;
-    }
-    /* Mechanism names also carry their exported forms; plain names have none. */
-    if (gss_export_name(&tmp, n, &b) == GSS_S_COMPLETE) {
+    if (r == 0 && form != GP_NAME_ANY) {
+        r = mn_exports(m, n, composite, form, x);
+    } else if (r == 0 && gss_export_name(&tmp, n, &b) == GSS_S_COMPLETE) {
+        /* Mechanism names also carry their exported forms; plain names have none. */
         r = gp_buf_set(m, &x->exported_name, b.value, b.length);
         gss_release_buffer(&tmp, &b);
         if (composite && gss_export_name_composite(&tmp, n, &b) == GSS_S_COMPLETE) {
@@ -239,6 +257,12 @@ static uint32_t name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, bool co
     }
     *min = 0;
     return GSS_S_COMPLETE;
+}
+
+uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, enum gp_name_form form,
+                         gssx_name *x)
+{
+    return name_to_gssx(min, m, n, true, form, x);
 }
 
 enum gp_ctx_export gp_export_type(const gssx_call_ctx *cc)
@@ -320,17 +344,28 @@ uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export ty
     return gp_ctx_to_gssx_accept(min, gc, type, ctx, GSS_C_NO_NAME, NULL, out);
 }
 
-/* The kernel's names without GSSAPI name calls (each makes a krb5 context): the source's
- * exported form is built from its display form, the acceptor's name is the ticket's server
- * (what MIT's acceptor takes) from the token. false: not possible, use GSSAPI. */
-static bool lucid_names(struct gp_call *gc, gss_name_t src, const gss_buffer_desc *in,
-                        gssx_ctx *out)
+/* A krb5 context's names: the initiator's may carry attributes (an accepted context's source
+ * name has an authdata context; an imported context token may give the initiator's one), the
+ * acceptor's only if this call imported a name from an exported token (the initiator's target;
+ * an accepted context's is the ticket's server, an imported context's none). */
+static enum gp_name_form ctx_name_form(const struct gp_call *gc, gss_const_OID mech, bool initiator)
+{
+    if (!gp_gss_oid_is_krb5(mech)) {
+        return GP_NAME_ANY;
+    }
+    return initiator || gc->name_attrs ? GP_NAME_MN : GP_NAME_MN_PLAIN;
+}
+
+/* An accepted krb5 context's names with one GSSAPI name call: the acceptor's is the ticket's
+ * server (what MIT's acceptor takes) from the token, made from the principal; the source's
+ * exported form comes from its display form. false: not possible, use GSSAPI. */
+static bool accept_names(struct gp_call *gc, gss_name_t src, const gss_buffer_desc *in,
+                         bool composite, gssx_ctx *out)
 {
     krb5_context k = gp_names_k5();
+    const octet_string *d = &out->targ_name.display_name;
     krb5_principal server;
-    gss_buffer_desc b = GSS_C_EMPTY_BUFFER;
-    gss_OID type = GSS_C_NO_OID;
-    OM_uint32 tmp;
+    uint32_t min;
     int r;
 
     if (k == NULL || (server = gp_names_ticket_server(k, in)) == NULL) {
@@ -338,15 +373,11 @@ static bool lucid_names(struct gp_call *gc, gss_name_t src, const gss_buffer_des
     }
     r = gp_names_princ_to_gssx(gc->mem, k, server, &out->targ_name);
     krb5_free_principal(k, server);
-    if (r != 0 || gss_display_name(&tmp, src, &b, &type) != GSS_S_COMPLETE) {
-        memset(&out->targ_name, 0, sizeof(out->targ_name));
-        return false;
+    if (r == 0 && composite) {
+        r = gp_names_export_composite(gc->mem, d->octet_string_val, d->octet_string_len,
+                                      &out->targ_name.exported_composite_name);
     }
-    r = gp_buf_set(gc->mem, &out->src_name.display_name, b.value, b.length);
-    r = r != 0 ? r : gp_oid_to_gssx(gc->mem, type, &out->src_name.name_type);
-    r = r != 0 ? r : gp_names_export(gc->mem, b.value, b.length, &out->src_name.exported_name);
-    gss_release_buffer(&tmp, &b);
-    if (r != 0) {
+    if (r != 0 || name_to_gssx(&min, gc->mem, src, composite, GP_NAME_MN, &out->src_name) != 0) {
         memset(&out->targ_name, 0, sizeof(out->targ_name));
         memset(&out->src_name, 0, sizeof(out->src_name));
         return false;
@@ -363,11 +394,13 @@ uint32_t gp_ctx_to_gssx_accept(uint32_t *min, struct gp_call *gc, enum gp_ctx_ex
     OM_uint32 lifetime = 0, flags = 0, tmp;
     int local = 0, open = 0;
     uint32_t maj;
+    /* The kernel keeps no composite names: the lucid export has none. */
+    bool composite = type != GP_EXPORT_LUCID;
     bool named;
 
     memset(out, 0, sizeof(*out));
-    named = type == GP_EXPORT_LUCID && known_src != GSS_C_NO_NAME && in != NULL &&
-            lucid_names(gc, known_src, in, out);
+    named =
+        known_src != GSS_C_NO_NAME && in != NULL && accept_names(gc, known_src, in, composite, out);
     maj = gss_inquire_context(min, *ctx, known_src != GSS_C_NO_NAME ? NULL : &src,
                               named ? NULL : &targ, &lifetime, &mech, &flags, &local, &open);
     if (maj != GSS_S_COMPLETE) {
@@ -383,16 +416,16 @@ uint32_t gp_ctx_to_gssx_accept(uint32_t *min, struct gp_call *gc, enum gp_ctx_ex
         *min = ENOMEM;
         goto done;
     }
-    /* The kernel keeps no composite names: the lucid export has none. */
     if (!named && (src != GSS_C_NO_NAME || known_src != GSS_C_NO_NAME)) {
-        maj = name_to_gssx(min, gc->mem, src != GSS_C_NO_NAME ? src : known_src,
-                           type != GP_EXPORT_LUCID, &out->src_name);
+        maj = name_to_gssx(min, gc->mem, src != GSS_C_NO_NAME ? src : known_src, composite,
+                           ctx_name_form(gc, mech, true), &out->src_name);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
     }
     if (targ != GSS_C_NO_NAME) {
-        maj = name_to_gssx(min, gc->mem, targ, type != GP_EXPORT_LUCID, &out->targ_name);
+        maj = name_to_gssx(min, gc->mem, targ, composite, ctx_name_form(gc, mech, false),
+                           &out->targ_name);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }

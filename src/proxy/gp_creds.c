@@ -137,7 +137,8 @@ static int unseal(struct gp_call *gc, const octet_string *in, struct util_secbuf
  * initiator lifetime: the interposer sends it back with the next initiator ACQUIRE_CRED, which
  * then hands it back as still good without decrypting and importing it. A collision there
  * only returns the caller's own bytes to it. */
-#define USAGE_MEMO_SLOTS 256
+#define USAGE_MEMO_SETS 64
+#define USAGE_MEMO_WAYS 4
 
 struct usage_memo {
     uint64_t generation;
@@ -148,32 +149,59 @@ struct usage_memo {
     time_t init_end; /* tickets by value: when the initiator lifetime ends; else 0 */
 };
 
+/* Looked up in the set of the hash, not by a scan of every entry: a handle the interposer
+ * keeps sending (a cached acceptor cred's, noted again each time it is given out) stays while
+ * other handles come and go. */
 static pthread_mutex_t usage_memo_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct usage_memo usage_memo[USAGE_MEMO_SLOTS];
-static unsigned usage_memo_next;
+static struct usage_memo usage_memo[USAGE_MEMO_SETS][USAGE_MEMO_WAYS];
+static unsigned usage_memo_next[USAGE_MEMO_SETS];
 
+/* A handle is ciphertext, so eight bytes at a time mix well enough (FNV-1a byte by byte took
+ * microseconds on a handle with tickets). */
 static uint64_t handle_hash(const octet_string *h)
 {
-    uint64_t x = 0xcbf29ce484222325ULL; /* FNV-1a */
+    const unsigned char *p = (const unsigned char *)h->octet_string_val;
+    uint64_t x = 0xcbf29ce484222325ULL ^ h->octet_string_len;
+    size_t n = h->octet_string_len, i = 0;
 
-    for (u_int i = 0; i < h->octet_string_len; i++) {
-        x = (x ^ (uint8_t)h->octet_string_val[i]) * 0x100000001b3ULL;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        x = (x ^ w) * 0x100000001b3ULL;
+        x ^= x >> 31;
+    }
+    for (; i < n; i++) {
+        x = (x ^ p[i]) * 0x100000001b3ULL;
     }
     return x;
+}
+
+static bool memo_is(const struct usage_memo *m, const struct gp_call *gc, uint64_t hash, u_int len)
+{
+    return m->len == len && m->hash == hash && m->svc == gc->svc &&
+           m->generation == gc->conf->generation;
 }
 
 static void usage_memo_put(const struct gp_call *gc, const octet_string *h,
                            gss_cred_usage_t usage, OM_uint32 il)
 {
     uint64_t hash = handle_hash(h);
+    unsigned set = (unsigned)(hash % USAGE_MEMO_SETS);
+    struct usage_memo *m = NULL;
     time_t end = 0;
-    struct usage_memo *m;
 
     if (gc->export_by_value && il != 0 && il != GSS_C_INDEFINITE) {
         end = time(NULL) + (time_t)il;
     }
     pthread_mutex_lock(&usage_memo_lock);
-    m = &usage_memo[usage_memo_next++ % USAGE_MEMO_SLOTS];
+    for (unsigned i = 0; i < USAGE_MEMO_WAYS && m == NULL; i++) {
+        if (memo_is(&usage_memo[set][i], gc, hash, h->octet_string_len)) {
+            m = &usage_memo[set][i];
+        }
+    }
+    if (m == NULL) {
+        m = &usage_memo[set][usage_memo_next[set]++ % USAGE_MEMO_WAYS];
+    }
     m->generation = gc->conf->generation;
     m->svc = gc->svc;
     m->hash = hash;
@@ -183,6 +211,19 @@ static void usage_memo_put(const struct gp_call *gc, const octet_string *h,
     pthread_mutex_unlock(&usage_memo_lock);
 }
 
+void gp_cred_memo_note(const struct gp_call *gc, const gssx_cred *handle)
+{
+    const gssx_cred_element *el = handle->elements.elements_val;
+
+    if (handle->elements.elements_len == 1 && handle->cred_handle_reference.octet_string_len) {
+        usage_memo_put(gc, &handle->cred_handle_reference,
+                       el->cred_usage == GSSX_C_INITIATE
+                           ? GSS_C_INITIATE
+                           : (el->cred_usage == GSSX_C_ACCEPT ? GSS_C_ACCEPT : GSS_C_BOTH),
+                       el->initiator_time_rec);
+    }
+}
+
 enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_cred *handle,
                                           gss_cred_usage_t usage)
 {
@@ -190,16 +231,17 @@ enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_c
     enum gp_memo_verdict v = GP_MEMO_UNKNOWN;
     time_t now = time(NULL);
     uint64_t hash;
+    unsigned set;
 
     if (h->octet_string_len == 0) {
         return GP_MEMO_UNKNOWN;
     }
     hash = handle_hash(h);
+    set = (unsigned)(hash % USAGE_MEMO_SETS);
     pthread_mutex_lock(&usage_memo_lock);
-    for (unsigned i = 0; i < USAGE_MEMO_SLOTS; i++) {
-        const struct usage_memo *m = &usage_memo[i];
-        if (m->len == h->octet_string_len && m->hash == hash && m->svc == gc->svc &&
-            m->generation == gc->conf->generation) {
+    for (unsigned i = 0; i < USAGE_MEMO_WAYS; i++) {
+        const struct usage_memo *m = &usage_memo[set][i];
+        if (memo_is(m, gc, hash, h->octet_string_len)) {
             if (usage != GSS_C_BOTH && m->usage != GSS_C_BOTH && m->usage != usage) {
                 v = GP_MEMO_EXCLUDED;
             } else if (usage == GSS_C_INITIATE && m->init_end > now &&
@@ -215,7 +257,10 @@ enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_c
 
 /* For the krb5 element (the only mechanism served) one inquiry gives the name, lifetimes and
  * usage; the cred's name and the element's MN are the same name, converted once: every
- * GSSAPI call here makes a krb5 context inside MIT's mech. */
+ * GSSAPI call here makes a krb5 context inside MIT's mech. The name has attributes only if the
+ * cred was acquired for a name imported from a composite token (gc->name_attrs): acquired,
+ * imported (MIT's cred tokens keep no attributes), impersonated and delegated creds' names
+ * have no authdata context. */
 static uint32_t cred_export(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
                             gss_cred_id_t *cred, const gss_buffer_desc *tok_in, gssx_cred *out)
 {
@@ -232,7 +277,8 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
     if (maj != GSS_S_COMPLETE) {
         return maj;
     }
-    maj = gp_name_to_gssx(min, mem, name, &out->desired_name);
+    maj = gp_name_to_gssx(min, mem, name, gc->name_attrs ? GP_NAME_MN : GP_NAME_MN_PLAIN,
+                          &out->desired_name);
     gss_release_name(&tmp, &name);
     if (maj != GSS_S_COMPLETE) {
         return maj;
@@ -286,9 +332,19 @@ uint32_t gp_cred_export_token(uint32_t *min, struct gp_call *gc, gss_cred_id_t *
 }
 
 uint32_t gp_cred_export_into(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
-                             gss_cred_id_t *cred, gssx_cred *out)
+                             gss_cred_id_t *cred, const gss_buffer_desc *tok, gssx_cred *out)
 {
-    return cred_export(min, gc, mem, cred, NULL, out);
+    return cred_export(min, gc, mem, cred, tok, out);
+}
+
+static bool has_cred_options(const gssx_cred *in)
+{
+    for (u_int i = 0; i < in->elements.elements_len; i++) {
+        if (in->elements.elements_val[i].options.options_len > 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void set_cred_options(const gssx_cred *in, gss_cred_id_t cred)
@@ -335,9 +391,19 @@ uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred
         util_log(UTIL_LOG_DEBUG, "credential handle does not decrypt: treated as no cred");
         return GSS_S_COMPLETE;
     }
-    tok.value = plain->p;
-    tok.length = plain->len;
-    maj = gss_import_cred(min, &tok, out);
+    /* The handle of a cached acceptor cred (the interposer sends the one ACQUIRE_CRED gave it
+     * to the accept): the cred imported from it once for this thread, not on every call (a
+     * JSON parse, the keytab and replay cache resolved again, krb5 contexts); the accept opens
+     * the replay cache and reads the keytab per call either way. Options would change the
+     * cred: those handles are imported. */
+    if (!has_cred_options(in) &&
+        (*out = gp_accept_cache_by_token(gc, plain->p, plain->len)) != GSS_C_NO_CREDENTIAL) {
+        maj = GSS_S_COMPLETE;
+    } else {
+        tok.value = plain->p;
+        tok.length = plain->len;
+        maj = gss_import_cred(min, &tok, out);
+    }
     if (keep != NULL && maj == GSS_S_COMPLETE) {
         *keep = plain;
     } else {
@@ -350,6 +416,17 @@ uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred
     }
     set_cred_options(in, *out);
     return GSS_S_COMPLETE;
+}
+
+bool gp_cred_handle_unseals(struct gp_call *gc, const gssx_cred *in)
+{
+    struct util_secbuf *plain = NULL;
+
+    if (unseal(gc, &in->cred_handle_reference, &plain) != 0) {
+        return false;
+    }
+    talloc_free(plain);
+    return true;
 }
 
 bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage)

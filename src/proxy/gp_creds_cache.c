@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/util_log.h"
+#include "common/util_secmem.h"
 
 #define GP_MAX_GROUPS 65536
 #define ACCEPT_CACHE_SLOTS 8
@@ -37,6 +38,11 @@ struct accept_slot {
     struct gp_file_stamp kt; /* of the keytab file when the cred was acquired */
     gss_cred_id_t cred;
     gssx_cred *handle; /* its sealed export, made once (own talloc tree), or NULL */
+    struct util_secbuf *token; /* what handle seals: the cred's gss_export_cred (under handle) */
+    /* token imported, made on the first call that presents handle: what gss_import_cred gives
+     * for it every time (not cred: MIT's export keeps no acceptor principal restriction, so
+     * the import may accept for any key of the keytab). */
+    gss_cred_id_t imported;
 };
 
 struct gp_accept_cache {
@@ -52,6 +58,7 @@ static void slot_clear(struct accept_slot *sl)
     OM_uint32 tmp;
 
     gss_release_cred(&tmp, &sl->cred);
+    gss_release_cred(&tmp, &sl->imported);
     free(sl->keytab);
     talloc_free(sl->handle);
     memset(sl, 0, sizeof(*sl));
@@ -63,6 +70,8 @@ gssx_cred *gp_accept_cache_handle(struct gp_call *gc, gss_cred_id_t cred, uint32
     struct gp_accept_cache *c = gp_accept_cache();
     struct accept_slot *sl = NULL;
     gss_cred_id_t tmp = cred;
+    gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
+    OM_uint32 tmp_min;
     gssx_cred *h;
 
     *maj = GSS_S_COMPLETE;
@@ -76,15 +85,28 @@ gssx_cred *gp_accept_cache_handle(struct gp_call *gc, gss_cred_id_t cred, uint32
         return NULL;
     }
     if (sl->handle != NULL) {
+        gp_cred_memo_note(gc, sl->handle);
         return sl->handle;
     }
     h = talloc_zero(NULL, gssx_cred);
     if (h == NULL) {
         return NULL;
     }
+    *maj = gss_export_cred(min, cred, &tok);
+    if (*maj == GSS_S_COMPLETE && (sl->token = util_secbuf_dup(h, tok.value, tok.length)) == NULL) {
+        *maj = GSS_S_FAILURE;
+        *min = ENOMEM;
+    }
     /* The export "releases" tmp: a cached cred stays. */
-    *maj = gp_cred_export_into(min, gc, h, &tmp, h);
+    if (*maj == GSS_S_COMPLETE) {
+        *maj = gp_cred_export_into(min, gc, h, &tmp, &tok, h);
+    }
+    if (tok.value != NULL) {
+        explicit_bzero(tok.value, tok.length);
+    }
+    gss_release_buffer(&tmp_min, &tok);
     if (*maj != GSS_S_COMPLETE) {
+        sl->token = NULL;
         talloc_free(h);
         return NULL;
     }
@@ -173,6 +195,33 @@ gss_cred_id_t gp_accept_cache_get(struct gp_accept_cache *c, const struct gp_cal
     return found;
 }
 
+gss_cred_id_t gp_accept_cache_by_token(const struct gp_call *gc, const void *tok, size_t len)
+{
+    struct gp_accept_cache *c = gp_accept_cache();
+    struct accept_slot *sl = NULL;
+    gss_buffer_desc b;
+    OM_uint32 min;
+
+    for (unsigned i = 0; c != NULL && i < ACCEPT_CACHE_SLOTS && sl == NULL; i++) {
+        struct accept_slot *s = &c->slot[i];
+        if (s->token != NULL && s->token->len == len && memcmp(s->token->p, tok, len) == 0 &&
+            s->generation == gc->conf->generation && s->svc == gc->svc) {
+            sl = s;
+        }
+    }
+    if (sl == NULL || !keytab_unchanged(sl)) {
+        return GSS_C_NO_CREDENTIAL; /* a changed keytab: the slot goes at the next acquire */
+    }
+    if (sl->imported == GSS_C_NO_CREDENTIAL) {
+        b.value = sl->token->p;
+        b.length = sl->token->len;
+        if (gss_import_cred(&min, &b, &sl->imported) != GSS_S_COMPLETE) {
+            sl->imported = GSS_C_NO_CREDENTIAL;
+        }
+    }
+    return sl->imported;
+}
+
 void gp_accept_cache_put(struct gp_accept_cache *c, const struct gp_call *gc, uid_t uid,
                          bool self, const char *keytab, gss_cred_id_t cred)
 {
@@ -204,7 +253,7 @@ bool gp_cred_is_cached(gss_cred_id_t cred)
     struct gp_accept_cache *c = cred != GSS_C_NO_CREDENTIAL ? gp_accept_cache() : NULL;
 
     for (unsigned i = 0; c != NULL && i < ACCEPT_CACHE_SLOTS; i++) {
-        if (c->slot[i].cred == cred) {
+        if (c->slot[i].cred == cred || c->slot[i].imported == cred) {
             return true;
         }
     }

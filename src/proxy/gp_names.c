@@ -122,20 +122,24 @@ krb5_context gp_names_k5(void)
     return n->k5;
 }
 
-int gp_names_export(TALLOC_CTX *m, const void *disp, size_t len, octet_string *out)
+/* MIT's krb5_gss_export_name (TOK_ID 04 01) and krb5_gss_export_name_composite (04 02: the
+ * attributes' length follows the name, 0 for a name without an authdata context): the mech OID
+ * and the unparsed principal, which is also the display form. */
+static int names_token(TALLOC_CTX *m, uint8_t tok_id, const void *disp, size_t len,
+                       octet_string *out)
 {
-    size_t n = 2 + 2 + 2 + sizeof(mech_krb5) + 4 + len;
+    size_t n = 2 + 2 + 2 + sizeof(mech_krb5) + 4 + len + (tok_id == 0x02 ? 4 : 0);
     uint8_t *p;
 
     out->octet_string_len = 0;
     out->octet_string_val = NULL;
-    if (len > UINT32_MAX - 64 || (p = talloc_size(m, n)) == NULL) {
+    if (len > UINT32_MAX - 64 || (p = talloc_zero_size(m, n)) == NULL) {
         return ENOMEM;
     }
     out->octet_string_val = (char *)p;
     out->octet_string_len = (u_int)n;
     *p++ = 0x04;
-    *p++ = 0x01;
+    *p++ = tok_id;
     *p++ = 0;
     *p++ = sizeof(mech_krb5) + 2;
     *p++ = 0x06;
@@ -146,8 +150,18 @@ int gp_names_export(TALLOC_CTX *m, const void *disp, size_t len, octet_string *o
     *p++ = (uint8_t)(len >> 16);
     *p++ = (uint8_t)(len >> 8);
     *p++ = (uint8_t)len;
-    memcpy(p, disp, len);
+    memcpy(p, disp, len); /* then the zeroed attribute length of 04 02 */
     return 0;
+}
+
+int gp_names_export(TALLOC_CTX *m, const void *disp, size_t len, octet_string *out)
+{
+    return names_token(m, 0x01, disp, len, out);
+}
+
+int gp_names_export_composite(TALLOC_CTX *m, const void *disp, size_t len, octet_string *out)
+{
+    return names_token(m, 0x02, disp, len, out);
 }
 
 int gp_names_princ_to_gssx(TALLOC_CTX *m, krb5_context k, krb5_const_principal p, gssx_name *x)
@@ -256,21 +270,45 @@ krb5_principal gp_names_ticket_server(krb5_context k, const gss_buffer_desc *tok
     return server;
 }
 
+/* krb5_gss_localname's mapping with this thread's names context (the caller has made the
+ * context look the default realm up again). */
+static int princ_localname(krb5_context k, krb5_const_principal p, char *user, size_t usersz)
+{
+    char *lname = malloc(GP_LNAME_MAX);
+    int r;
+
+    if (lname == NULL) {
+        return ENOMEM;
+    }
+    r = krb5_aname_to_localname(k, p, GP_LNAME_MAX, lname);
+    if (r == 0 && (strlen(lname) == 0 || strlen(lname) >= usersz)) {
+        r = ENAMETOOLONG;
+    }
+    if (r == 0) {
+        memcpy(user, lname, strlen(lname) + 1);
+    }
+    free(lname);
+    return r;
+}
+
+/* A principal's text as krb5_parse_name, from MIT's copy with a NUL added, sees it (no NUL
+ * inside: MIT would parse only up to it). */
+static char *princ_text(const void *s, size_t len)
+{
+    return memchr(s, 0, len) == NULL ? strndup(s, len) : NULL;
+}
+
 int gp_names_localname(const void *disp, size_t len, char *user, size_t usersz)
 {
     krb5_context k = gp_names_k5();
     krb5_principal p = NULL;
-    char *s, *lname;
+    char *s;
     int r;
 
     if (k == NULL) {
         return ENOMEM;
     }
-    s = strndup(disp, len);
-    lname = malloc(GP_LNAME_MAX);
-    if (s == NULL || lname == NULL || strlen(s) != len) {
-        free(s);
-        free(lname);
+    if ((s = princ_text(disp, len)) == NULL) {
         return EINVAL;
     }
     r = krb5_parse_name(k, s, &p);
@@ -278,16 +316,41 @@ int gp_names_localname(const void *disp, size_t len, char *user, size_t usersz)
         /* A fresh context looks the default realm up again (it may come from DNS or the
          * host name): so does this one, to map with the realm a fresh one would use. */
         (void)krb5_set_default_realm(k, NULL);
-        r = krb5_aname_to_localname(k, p, GP_LNAME_MAX, lname);
-    }
-    if (r == 0 && (strlen(lname) == 0 || strlen(lname) >= usersz)) {
-        r = ENAMETOOLONG;
-    }
-    if (r == 0) {
-        memcpy(user, lname, strlen(lname) + 1);
+        r = princ_localname(k, p, user, usersz);
     }
     krb5_free_principal(k, p);
     free(s);
-    free(lname);
+    return r;
+}
+
+int gp_names_canon(TALLOC_CTX *m, const void *name, size_t len, gssx_name *x, char *user,
+                   size_t usersz)
+{
+    krb5_context k = gp_names_k5();
+    krb5_principal p = NULL;
+    char *s;
+    int r;
+
+    memset(x, 0, sizeof(*x));
+    if (k == NULL) {
+        return ENOMEM;
+    }
+    if (len == 0 || (s = princ_text(name, len)) == NULL) {
+        return EINVAL; /* MIT's mechglue refuses an empty name */
+    }
+    /* As a fresh context: a name without a realm takes the default one, looked up again. */
+    (void)krb5_set_default_realm(k, NULL);
+    r = krb5_parse_name_flags(k, s, 0, &p);
+    r = r != 0 ? r : gp_names_princ_to_gssx(m, k, p, x);
+    if (r == 0) {
+        r = gp_names_export_composite(m, x->display_name.octet_string_val,
+                                      x->display_name.octet_string_len,
+                                      &x->exported_composite_name);
+    }
+    if (r == 0 && user != NULL) {
+        r = princ_localname(k, p, user, usersz);
+    }
+    krb5_free_principal(k, p);
+    free(s);
     return r;
 }

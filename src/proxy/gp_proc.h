@@ -34,6 +34,7 @@ struct gp_call {
     const uint8_t *kcm;          /* the peer's KCM default cache (gp_kcm.h), or NULL */
     bool has_target;             /* a trusted caller named another uid (UID name types) */
     bool export_by_value;        /* the cred being exported holds its tickets by value */
+    bool name_attrs;             /* a name imported from an exported token: may carry attributes */
     uid_t target_uid;
     size_t kcm_len;
 };
@@ -76,8 +77,17 @@ void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
                    gss_const_OID mech);
 /* "major text (major 0x..): minor text" for logs. */
 char *gp_status_text(TALLOC_CTX *m, uint32_t maj, uint32_t min, gss_const_OID mech);
-uint32_t gp_name_from_gssx(uint32_t *min, const gssx_name *x, gss_name_t *out);
-uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, gssx_name *x);
+/* Imports the display form, else the exported one (then sets gc->name_attrs). */
+uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x, gss_name_t *out);
+/* What is known of a name converted to gssx: in MIT each GSSAPI name call makes a krb5 context,
+ * so only the display form is asked for where the others follow from it. */
+enum gp_name_form {
+    GP_NAME_ANY,     /* any name: every form through GSSAPI */
+    GP_NAME_MN,      /* a krb5 mechanism name: the exported form made from the display form */
+    GP_NAME_MN_PLAIN /* one without attributes (no authdata context): the composite form too */
+};
+uint32_t gp_name_to_gssx(uint32_t *min, TALLOC_CTX *m, gss_name_t n, enum gp_name_form form,
+                         gssx_name *x);
 /* Export a context (consumes *ctx) into out. */
 uint32_t gp_ctx_to_gssx(uint32_t *min, struct gp_call *gc, enum gp_ctx_export type,
                         gss_ctx_id_t *ctx, gssx_ctx *out);
@@ -91,9 +101,10 @@ void gp_wipe_cred(gssx_cred *c);
 /* ---- credentials (gp_creds.c; release, is_cached, linux_creds: gp_creds_cache.c) ---- */
 uint32_t gp_cred_export(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                         gssx_cred *out);
-/* The same, allocated on mem instead of the call's tree (a cache's own context). */
+/* The same, allocated on mem instead of the call's tree (a cache's own context), with cred's
+ * gss_export_cred token made by the caller. */
 uint32_t gp_cred_export_into(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
-                             gss_cred_id_t *cred, gssx_cred *out);
+                             gss_cred_id_t *cred, const gss_buffer_desc *tok, gssx_cred *out);
 /* The same with cred's gss_export_cred token already made by the caller. */
 uint32_t gp_cred_export_token(uint32_t *min, struct gp_call *gc, gss_cred_id_t *cred,
                               const gss_buffer_desc *tok, gssx_cred *out);
@@ -104,6 +115,8 @@ uint32_t gp_cred_import(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
  * sealed, in secure memory owned by gc->mem; NULL if there was none). */
 uint32_t gp_cred_import_token(uint32_t *min, struct gp_call *gc, const gssx_cred *in,
                               gss_cred_id_t *out, struct util_secbuf **tok);
+/* The handle decrypts under this service's key (sealed by this service). */
+bool gp_cred_handle_unseals(struct gp_call *gc, const gssx_cred *in);
 uint32_t gp_cred_acquire(uint32_t *min, struct gp_call *gc, gss_cred_usage_t usage,
                          gss_name_t desired, gss_cred_id_t *out);
 /* impersonate = yes (gp_impersonate.c): the user of uid, from the service's own credential in
@@ -127,6 +140,8 @@ bool gp_cred_usable(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usa
 enum gp_memo_verdict { GP_MEMO_UNKNOWN, GP_MEMO_EXCLUDED, GP_MEMO_USABLE };
 enum gp_memo_verdict gp_cred_memo_verdict(const struct gp_call *gc, const gssx_cred *handle,
                                           gss_cred_usage_t usage);
+/* Note a handle given out again (a cached acceptor cred's), so that the memo keeps it. */
+void gp_cred_memo_note(const struct gp_call *gc, const gssx_cred *handle);
 /* The same; *wrong_usage tells that the cred's usage (fixed when it was made) excludes it. */
 bool gp_cred_usable_why(struct gp_call *gc, gss_cred_id_t cred, gss_cred_usage_t usage,
                         bool *wrong_usage);
@@ -142,6 +157,10 @@ gss_cred_id_t gp_accept_cache_get(struct gp_accept_cache *c, const struct gp_cal
 /* Keep cred (acquired from keytab, or the default one when NULL); the cache then owns it. */
 void gp_accept_cache_put(struct gp_accept_cache *c, const struct gp_call *gc, uid_t uid,
                          bool self, const char *keytab, gss_cred_id_t cred);
+/* For a handle holding tok, the gss_export_cred token of this thread's cached acceptor cred
+ * for this call's service: that token imported, once per slot and kept with it (released with
+ * the slot; gp_cred_release keeps it); else GSS_C_NO_CREDENTIAL (import it). */
+gss_cred_id_t gp_accept_cache_by_token(const struct gp_call *gc, const void *tok, size_t len);
 /* The sealed handle of this thread's cached acceptor cred, made on first use and then given
  * out again (it lives as long as the cached cred); NULL (with *maj, *min) if it cannot be
  * made. */

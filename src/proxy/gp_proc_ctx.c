@@ -121,6 +121,49 @@ static bool cred_allowed(struct gp_call *gc, gss_cred_id_t cred, gss_name_t targ
     return ok;
 }
 
+/* A later leg (the imported context goes on) needs no credential: MIT's krb5 mech then only
+ * checks the AP-REP ("mutual_auth doesn't care about the credentials", krb5 1.20
+ * init_sec_context.c) and its mechglue hands it whatever cred it gets. What the handle's import
+ * would still do is skipped for an initiator handle sealed here with its tickets by value (the
+ * usage memo knows it; it must still unseal): its import (a JSON parse, a MEMORY ccache filled,
+ * krb5 contexts) can fail only for want of memory (the ccache is in-process, the keytab a name
+ * resolved when it was sealed), and the sync_creds test would export the import and find the
+ * sealed token again (MIT's import restores every exported field, a MEMORY ccache by value in
+ * its order: test_gp_tkt), so no sync_creds either way. cred_allowed looks at the cred only
+ * for services that are not trusted and do not impersonate or delegate: those still import. */
+static bool later_leg_without_cred(struct gp_call *gc, const gssx_arg_init_sec_context *arg)
+{
+    return arg->context_handle != NULL &&
+           arg->context_handle->exported_context_token.octet_string_len > 0 &&
+           arg->cred_handle != NULL &&
+           (gc->svc->trusted || gc->svc->impersonate || gc->svc->allow_constrained_delegation) &&
+           gp_cred_memo_verdict(gc, arg->cred_handle, GSS_C_INITIATE) == GP_MEMO_USABLE &&
+           gp_cred_handle_unseals(gc, arg->cred_handle);
+}
+
+/* The cred of an INIT leg: none for a later leg that needs none; the handle's import (with its
+ * content for the sync_creds test when before is not NULL); else, or when the handle does not
+ * decrypt, the service's default. */
+static uint32_t init_cred(uint32_t *min, struct gp_call *gc, const gssx_arg_init_sec_context *arg,
+                          struct util_secbuf **before, gss_cred_id_t *cred)
+{
+    uint32_t maj;
+
+    *cred = GSS_C_NO_CREDENTIAL;
+    if (later_leg_without_cred(gc, arg)) {
+        util_log(UTIL_LOG_DEBUG, "gssproxy: INIT_SEC_CONTEXT: a later leg, the handle's tickets "
+                 "by value: not imported");
+        return GSS_S_COMPLETE;
+    }
+    if (arg->cred_handle != NULL) {
+        maj = gp_cred_import_token(min, gc, arg->cred_handle, cred, before);
+        if (maj != GSS_S_COMPLETE || *cred != GSS_C_NO_CREDENTIAL) {
+            return maj;
+        }
+    }
+    return gp_cred_acquire(min, gc, GSS_C_INITIATE, GSS_C_NO_NAME, cred);
+}
+
 int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
 {
     gssx_arg_init_sec_context *arg = argp;
@@ -159,22 +202,13 @@ int gp_proc_init_sec_context(struct gp_call *gc, void *argp, void *resp)
             goto done;
         }
     }
-    if (arg->cred_handle != NULL) {
-        /* The handle's content is the "before" of the sync_creds test. */
-        maj = gp_cred_import_token(&min, gc, arg->cred_handle, &cred,
-                                   sync && gc->svc->allow_client_ccache_sync ? &before : NULL);
-        if (maj != GSS_S_COMPLETE) {
-            goto done;
-        }
-    }
-    if (cred == GSS_C_NO_CREDENTIAL) {
-        maj = gp_cred_acquire(&min, gc, GSS_C_INITIATE, GSS_C_NO_NAME, &cred);
-        if (maj != GSS_S_COMPLETE) {
-            goto done;
-        }
+    maj = init_cred(&min, gc, arg, sync && gc->svc->allow_client_ccache_sync ? &before : NULL,
+                    &cred);
+    if (maj != GSS_S_COMPLETE) {
+        goto done;
     }
     if (arg->target_name != NULL) {
-        maj = gp_name_from_gssx(&min, arg->target_name, &target);
+        maj = gp_name_from_gssx(&min, gc, arg->target_name, &target);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }
@@ -295,8 +329,10 @@ int gp_proc_accept_sec_context(struct gp_call *gc, void *argp, void *resp)
     if (maj == GSS_S_COMPLETE || maj == GSS_S_CONTINUE_NEEDED) {
         uint32_t emaj, emin;
         res->context_handle = talloc_zero(gc->mem, gssx_ctx);
-        emaj = gp_ctx_to_gssx_accept(&emin, gc, maj == GSS_S_COMPLETE ? type : GP_EXPORT_DEFAULT,
-                                     &ctx, src, &in, res->context_handle);
+        bool done = maj == GSS_S_COMPLETE;
+        emaj = gp_ctx_to_gssx_accept(&emin, gc, done ? type : GP_EXPORT_DEFAULT, &ctx, src,
+                                     done && gp_gss_oid_is_krb5(mech) ? &in : NULL,
+                                     res->context_handle);
         if (emaj == GSS_S_COMPLETE && type == GP_EXPORT_LUCID &&
             res->context_handle->src_name.display_name.octet_string_len > KERNEL_MAX_PRINC) {
             emaj = GSS_S_FAILURE;

@@ -1,7 +1,7 @@
 /* INDICATE_MECHS, IMPORT_AND_CANON_NAME, ACQUIRE_CRED (incl. impersonate_name), RELEASE_HANDLE,
  * GET_CALL_CONTEXT (a stub, as in gssproxy), EXPORT_CRED, IMPORT_CRED and STORE_CRED. */
 #include "config.h"
-#include "proxy/gp_proc.h"
+#include "proxy/gp_names.h"
 
 #include <errno.h>
 #include <string.h>
@@ -117,6 +117,35 @@ done:
     return 0;
 }
 
+/* A krb5 principal name canonicalized for krb5 (what the interposer's gss_localname sends)
+ * from the principal with this thread's names context: the GSSAPI way makes and frees a krb5
+ * context in each of its six name calls. false: use GSSAPI. */
+static bool canon_krb5(struct gp_call *gc, const gssx_arg_import_and_canon_name *arg,
+                       gss_const_OID mech, gssx_res_import_and_canon_name *res)
+{
+    const gssx_name *in = &arg->input_name;
+    bool local =
+        gp_opt_find(arg->options.options_val, arg->options.options_len, GP_OPT_LOCALNAME) != NULL;
+    gssx_name *x = talloc_zero(gc->mem, gssx_name);
+    gss_OID_desc type;
+    char user[256];
+
+    gp_oid_view(&type, &in->name_type);
+    if (x == NULL || !gss_oid_equal(mech, gss_mech_krb5) ||
+        !gss_oid_equal(&type, GSS_KRB5_NT_PRINCIPAL_NAME) ||
+        gp_names_canon(gc->mem, in->display_name.octet_string_val,
+                       in->display_name.octet_string_len, x, local ? user : NULL,
+                       sizeof(user)) != 0) {
+        return false;
+    }
+    if (local && gp_opt_add(gc->mem, &res->options.options_val, &res->options.options_len,
+                            GP_OPT_LOCALNAME, user, strlen(user)) != 0) {
+        return false;
+    }
+    res->output_name = x;
+    return true;
+}
+
 int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
 {
     gssx_arg_import_and_canon_name *arg = argp;
@@ -126,7 +155,11 @@ int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
     OM_uint32 maj, min = 0, tmp;
 
     gp_oid_view(&mech, &arg->mech);
-    maj = gp_name_from_gssx(&min, &arg->input_name, &name);
+    if (arg->input_name.display_name.octet_string_len > 0 && canon_krb5(gc, arg, &mech, res)) {
+        maj = GSS_S_COMPLETE;
+        goto done;
+    }
+    maj = gp_name_from_gssx(&min, gc, &arg->input_name, &name);
     if (maj != GSS_S_COMPLETE) {
         goto done;
     }
@@ -137,7 +170,7 @@ int gp_proc_import_and_canon_name(struct gp_call *gc, void *argp, void *resp)
         }
     }
     res->output_name = talloc_zero(gc->mem, gssx_name);
-    maj = gp_name_to_gssx(&min, gc->mem, canon != GSS_C_NO_NAME ? canon : name,
+    maj = gp_name_to_gssx(&min, gc->mem, canon != GSS_C_NO_NAME ? canon : name, GP_NAME_ANY,
                           res->output_name);
     if (maj != GSS_S_COMPLETE) {
         res->output_name = NULL;
@@ -206,7 +239,7 @@ static uint32_t acquire_impersonate(struct gp_call *gc, const gssx_arg_acquire_c
             return maj;
         }
     }
-    maj = gp_name_from_gssx(min, arg->desired_name, &who);
+    maj = gp_name_from_gssx(min, gc, arg->desired_name, &who);
     if (maj == GSS_S_COMPLETE) {
         maj = gss_acquire_cred_impersonate_name(min, imp, who, GSS_C_INDEFINITE, &mechs,
                                                 GSS_C_INITIATE, out, NULL, NULL);
@@ -281,7 +314,7 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
                  gss_oid_equal(&t, GSS_C_NT_STRING_UID_NAME) ? ", string uid" : "");
     }
     if (arg->desired_name != NULL && !gp_cred_target_uid(gc, arg->desired_name)) {
-        maj = gp_name_from_gssx(&min, arg->desired_name, &desired);
+        maj = gp_name_from_gssx(&min, gc, arg->desired_name, &desired);
         if (maj != GSS_S_COMPLETE) {
             goto done;
         }

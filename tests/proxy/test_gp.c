@@ -342,6 +342,76 @@ static void test_names_gssx(void)
     talloc_free(m);
 }
 
+static bool gssx_name_eq(const gssx_name *a, const gssx_name *b)
+{
+    return buf_eq(&a->display_name, b->display_name.octet_string_val,
+                  b->display_name.octet_string_len) &&
+           buf_eq(&a->name_type, b->name_type.octet_string_val, b->name_type.octet_string_len) &&
+           buf_eq(&a->exported_name, b->exported_name.octet_string_val,
+                  b->exported_name.octet_string_len) &&
+           buf_eq(&a->exported_composite_name, b->exported_composite_name.octet_string_val,
+                  b->exported_composite_name.octet_string_len);
+}
+
+/* A name's gssx form made from its display form (GP_NAME_MN, GP_NAME_MN_PLAIN) equals the one
+ * made by GSSAPI alone (GP_NAME_ANY), and gp_names_export_composite equals
+ * gss_export_name_composite, for mechanism names without attributes; a name with an authdata
+ * context (imported from a composite token) is one GP_NAME_MN_PLAIN must not be used for. */
+static void test_names_forms(void)
+{
+    static const char *princs[] = { "daemon@EX.COM", "nfs/server.ex.com@EX.COM",
+                                    "a\\/b/c@EX.COM", "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS",
+                                    "\xc3\xbc\xc3\xb1@EX.COM", "x@" };
+    TALLOC_CTX *m = talloc_new(NULL);
+
+    for (size_t i = 0; i < sizeof(princs) / sizeof(princs[0]); i++) {
+        gss_buffer_desc comp = GSS_C_EMPTY_BUFFER;
+        gss_name_t mn = mech_name(princs[i]), back = GSS_C_NO_NAME;
+        gssx_name any, mnx, plain, x;
+        struct gp_call gc = { .mem = m };
+        octet_string own;
+        OM_uint32 min;
+
+        CHECK(mn != GSS_C_NO_NAME);
+        if (mn == GSS_C_NO_NAME) {
+            continue;
+        }
+        CHECK(gp_name_to_gssx(&min, m, mn, GP_NAME_ANY, &any) == GSS_S_COMPLETE);
+        CHECK(gp_name_to_gssx(&min, m, mn, GP_NAME_MN, &mnx) == GSS_S_COMPLETE);
+        CHECK(gp_name_to_gssx(&min, m, mn, GP_NAME_MN_PLAIN, &plain) == GSS_S_COMPLETE);
+        CHECK(any.exported_composite_name.octet_string_len > 0);
+        CHECK(gssx_name_eq(&mnx, &any) && gssx_name_eq(&plain, &any));
+        CHECK(gss_export_name_composite(&min, mn, &comp) == GSS_S_COMPLETE);
+        CHECK(gp_names_export_composite(m, any.display_name.octet_string_val,
+                                        any.display_name.octet_string_len, &own) == 0 &&
+              buf_eq(&own, comp.value, comp.length));
+        /* The same name back from its composite token: now with an authdata context (no
+         * attributes in it), which gss_export_name_composite writes out; the name's import
+         * from an exported token is marked. */
+        memset(&x, 0, sizeof(x));
+        x.exported_name = own;
+        CHECK(gp_name_from_gssx(&min, &gc, &x, &back) == GSS_S_COMPLETE && gc.name_attrs);
+        if (back != GSS_C_NO_NAME) {
+            gssx_name bany, bmn;
+            CHECK(gp_name_to_gssx(&min, m, back, GP_NAME_ANY, &bany) == GSS_S_COMPLETE);
+            CHECK(gp_name_to_gssx(&min, m, back, GP_NAME_MN, &bmn) == GSS_S_COMPLETE);
+            CHECK(gssx_name_eq(&bmn, &bany));
+            CHECK(buf_eq(&bany.display_name, any.display_name.octet_string_val,
+                         any.display_name.octet_string_len));
+        }
+        gc.name_attrs = false;
+        x.exported_name.octet_string_len = 0;
+        x.display_name = any.display_name;
+        x.name_type = any.name_type;
+        gss_release_name(&min, &back);
+        CHECK(gp_name_from_gssx(&min, &gc, &x, &back) == GSS_S_COMPLETE && !gc.name_attrs);
+        gss_release_name(&min, &back);
+        gss_release_buffer(&min, &comp);
+        gss_release_name(&min, &mn);
+    }
+    talloc_free(m);
+}
+
 /* gp_names_localname gives what gss_localname gives (want: the expected local name, NULL:
  * unmapped), with the configuration in names_conf at the time. */
 static void check_localname(const char *princ, const char *want)
@@ -370,6 +440,51 @@ static void check_localname(const char *princ, const char *want)
     gss_release_name(&min, &mn);
 }
 
+/* gp_names_canon gives what gss_import_name (GSS_KRB5_NT_PRINCIPAL_NAME), gss_canonicalize_name
+ * for krb5, the name calls and gss_localname give, with the configuration in names_conf at the
+ * time; an error where GSSAPI fails. */
+static void check_canon(const char *text)
+{
+    gss_buffer_desc b = { strlen(text), (void *)text }, ln = GSS_C_EMPTY_BUFFER;
+    gss_name_t n = GSS_C_NO_NAME, mn = GSS_C_NO_NAME;
+    TALLOC_CTX *m = talloc_new(NULL);
+    uint32_t maj = GSS_S_FAILURE;
+    gssx_name want, own;
+    char user[256] = "";
+    OM_uint32 min, lmaj = GSS_S_FAILURE;
+    int r, l;
+
+    if (gss_import_name(&min, &b, GSS_KRB5_NT_PRINCIPAL_NAME, &n) == GSS_S_COMPLETE &&
+        gss_canonicalize_name(&min, n, (gss_OID)gss_mech_krb5, &mn) == GSS_S_COMPLETE) {
+        maj = gp_name_to_gssx(&min, m, mn, GP_NAME_ANY, &want);
+        lmaj = gss_localname(&min, mn, (gss_OID)gss_mech_krb5, &ln);
+    }
+    r = gp_names_canon(m, text, strlen(text), &own, NULL, 0);
+    CHECK((r == 0) == (maj == GSS_S_COMPLETE));
+    CHECK(r != 0 || gssx_name_eq(&own, &want));
+    /* An error may also mean "ask GSSAPI" (an empty local name, say): never a wrong answer. */
+    l = gp_names_canon(m, text, strlen(text), &own, user, sizeof(user));
+    CHECK(l != 0 || (lmaj == GSS_S_COMPLETE && strlen(user) == ln.length &&
+                     memcmp(user, ln.value, ln.length) == 0 && gssx_name_eq(&own, &want)));
+    CHECK(lmaj != GSS_S_COMPLETE || strlen(text) == 0 || ln.length == 0 || l == 0);
+    gss_release_buffer(&min, &ln);
+    gss_release_name(&min, &mn);
+    gss_release_name(&min, &n);
+    talloc_free(m);
+}
+
+static void test_names_canon(void)
+{
+    static const char *names[] = { "alice@EX.COM", "bob", "nfs/h.ex.com@EX.COM",
+                                   "nfs/h.ex.com", "carol@OTHER.COM", "a\\/b/c@EX.COM",
+                                   "us\\@er", "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS",
+                                   "x@", "@EX.COM", "a@b@c", "" };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        check_canon(names[i]);
+    }
+}
+
 /* auth_to_local through the long-lived names context, and krb5.conf changes seen as with a
  * fresh context: a localauth module disabled (loaded once per context) and the default realm
  * (kept in the context once looked up). */
@@ -387,6 +502,7 @@ static void test_names_localname(void)
     check_localname("nfs/h.ex.com@EX.COM", "nfsuser");
     check_localname("carol@OTHER.COM", NULL);
     check_localname("host/h.ex.com@EX.COM", NULL);
+    test_names_canon();
     /* MIT's profile looks at the file at most once a second: wait for it, as a fresh
      * context would have to. */
     sleep(2);
@@ -396,6 +512,7 @@ static void test_names_localname(void)
     sleep(2);
     check_localname("alice@EX.COM", NULL);
     check_localname("carol@OTHER.COM", "carol");
+    test_names_canon();
     write_conf(base);
     sleep(2);
     check_localname("alice@EX.COM", "amap");
@@ -516,6 +633,7 @@ static void test_names(void)
     write_conf("[libdefaults]\n  default_realm = EX.COM\n");
     setenv("KRB5_CONFIG", names_conf, 1);
     test_names_gssx();
+    test_names_forms();
     test_names_ticket_server();
     test_names_localname();
     unlink(names_conf);

@@ -150,6 +150,53 @@ static void write_file(const char *path, const char *text)
     }
 }
 
+static bool export_eq(gss_cred_id_t cred, const gss_buffer_desc *want)
+{
+    gss_buffer_desc t = GSS_C_EMPTY_BUFFER;
+    OM_uint32 min;
+    bool eq;
+
+    eq = gss_export_cred(&min, cred, &t) == GSS_S_COMPLETE && t.length == want->length &&
+         memcmp(t.value, want->value, t.length) == 0;
+    gss_release_buffer(&min, &t);
+    return eq;
+}
+
+/* What a later INIT leg relies on when it does not import a handle whose tickets travel by
+ * value: the import of a cred's export (a MEMORY ccache by value) exports the same token again,
+ * so the sync_creds test would find it unchanged. Two creds like the calls': one on the ccache
+ * (gss_krb5_import_cred), one acquired from a cred_store naming it. */
+static void test_cred_round_trip(void)
+{
+    krb5_ccache cc = filled("alice@T.TEST", 3600);
+    gss_key_value_element_desc el = { "ccache", NULL };
+    gss_key_value_set_desc store = { 1, &el };
+    gss_cred_id_t cred[2] = { GSS_C_NO_CREDENTIAL, GSS_C_NO_CREDENTIAL };
+    char name[128];
+    OM_uint32 min;
+
+    put_cred(cc, "alice@T.TEST", "host/h.t.test@T.TEST", 3600, 7);
+    snprintf(name, sizeof(name), "MEMORY:%s", krb5_cc_get_name(k5, cc));
+    el.value = name;
+    CHECK(gss_krb5_import_cred(&min, cc, NULL, NULL, &cred[0]) == GSS_S_COMPLETE);
+    CHECK(gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, GSS_C_NO_OID_SET,
+                                GSS_C_INITIATE, &store, &cred[1], NULL,
+                                NULL) == GSS_S_COMPLETE);
+    for (int i = 0; i < 2; i++) {
+        gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
+        gss_cred_id_t back = GSS_C_NO_CREDENTIAL;
+        CHECK(gss_export_cred(&min, cred[i], &tok) == GSS_S_COMPLETE && tok.length > 0);
+        CHECK(gss_import_cred(&min, &tok, &back) == GSS_S_COMPLETE);
+        CHECK(back != GSS_C_NO_CREDENTIAL && export_eq(back, &tok));
+        /* by value: the token has the tickets, not the ccache's name */
+        CHECK(memmem(tok.value, tok.length, name + 7, strlen(name + 7)) == NULL);
+        gss_release_cred(&min, &back);
+        gss_release_buffer(&min, &tok);
+        gss_release_cred(&min, &cred[i]);
+    }
+    krb5_cc_destroy(k5, cc);
+}
+
 int main(void)
 {
     struct gp_conf conf = { .generation = 1 };
@@ -176,6 +223,8 @@ int main(void)
     write_file(kt + 5, "keytab v1");
     write_file(kt2 + 5, "keytab other");
     key = (struct gp_tkt_key){ .target = 1000, .self = true, .client_keytab = kt };
+
+    test_cred_round_trip();
 
     /* Nothing kept yet. */
     CHECK(seed_count(&gc, &key) == 0);
