@@ -443,7 +443,7 @@ static void check_localname(const char *princ, const char *want)
 /* gp_names_canon gives what gss_import_name (GSS_KRB5_NT_PRINCIPAL_NAME), gss_canonicalize_name
  * for krb5, the name calls and gss_localname give, with the configuration in names_conf at the
  * time; an error where GSSAPI fails. */
-static void check_canon(const char *text)
+static void check_canon(const char *text, bool ask_localname)
 {
     gss_buffer_desc b = { strlen(text), (void *)text }, ln = GSS_C_EMPTY_BUFFER;
     gss_name_t n = GSS_C_NO_NAME, mn = GSS_C_NO_NAME;
@@ -457,7 +457,9 @@ static void check_canon(const char *text)
     if (gss_import_name(&min, &b, GSS_KRB5_NT_PRINCIPAL_NAME, &n) == GSS_S_COMPLETE &&
         gss_canonicalize_name(&min, n, (gss_OID)gss_mech_krb5, &mn) == GSS_S_COMPLETE) {
         maj = gp_name_to_gssx(&min, m, mn, GP_NAME_ANY, &want);
-        lmaj = gss_localname(&min, mn, (gss_OID)gss_mech_krb5, &ln);
+        if (ask_localname) {
+            lmaj = gss_localname(&min, mn, (gss_OID)gss_mech_krb5, &ln);
+        }
     }
     r = gp_names_canon(m, text, strlen(text), &own, NULL, 0);
     CHECK((r == 0) == (maj == GSS_S_COMPLETE));
@@ -478,11 +480,15 @@ static void test_names_canon(void)
     static const char *names[] = { "alice@EX.COM", "bob", "nfs/h.ex.com@EX.COM",
                                    "nfs/h.ex.com", "carol@OTHER.COM", "a\\/b/c@EX.COM",
                                    "us\\@er", "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS",
-                                   "x@", "@EX.COM", "a@b@c", "" };
+                                   "x@", "a@b@c", "" };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        check_canon(names[i]);
+        check_canon(names[i], true);
     }
+    /* A principal without components: MIT 1.20's gss_localname leaks a byte on it (seen under
+     * LeakSanitizer), so its local name is not asked of GSSAPI; the names context must then
+     * decline (an error: the caller asks GSSAPI itself), which the check requires. */
+    check_canon("@EX.COM", false);
 }
 
 /* auth_to_local through the long-lived names context, and krb5.conf changes seen as with a
