@@ -6,8 +6,8 @@ tests_unit_test_store_sqlite_SOURCES = tests/unit/test_store_sqlite.c
 tests_unit_test_store_sqlite_CFLAGS = $(UNIT_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_store_sqlite_LDADD = $(UNIT_LIBS)
 endif
-# The v0 and v1 fixtures, their keys and how to regenerate them (tests/data/make-store-v*.sh).
+# The v0 and v1 fixtures, their keys and how to regenerate them (tests/data/make-store.sh 0|1).
 EXTRA_DIST += tests/data/store-v0.sqlite tests/data/store-v0.key \
-	tests/data/make-store-v0.sh tests/data/make-store-v0.c \
+	tests/data/make-store.sh tests/data/make-store-v0.c \
 	tests/data/store-v1.sqlite tests/data/store-v1.key \
-	tests/data/make-store-v1.sh tests/data/make-store-v1.c tests/data/make-store-common.h
+	tests/data/make-store-v1.c tests/data/make-store-common.h

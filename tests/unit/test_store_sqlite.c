@@ -476,6 +476,17 @@ static int owner_cmp(const void *a, const void *b)
     return memcmp(x->key.boot_id, y->key.boot_id, STORE_BOOT_ID_LEN);
 }
 
+/* The owners that have anything persistent, in key order (os->v: free with talloc_free). */
+static void sorted_owners(struct env *e, struct owners *os)
+{
+    os->v = NULL;
+    os->n = 0;
+    store_foreach_owner(e->st, collect, os);
+    if (os->n > 0) {
+        qsort(os->v, os->n, sizeof(os->v[0]), owner_cmp);
+    }
+}
+
 static char *hex(TALLOC_CTX *mem, const uint8_t *p, size_t n)
 {
     char *s = talloc_array(mem, char, 2 * n + 1);
@@ -489,13 +500,10 @@ static char *hex(TALLOC_CTX *mem, const uint8_t *p, size_t n)
 
 static char *dump(struct env *e)
 {
-    struct owners os = { NULL, 0 };
+    struct owners os;
     char *s = talloc_strdup(e->mem, "");
 
-    store_foreach_owner(e->st, collect, &os);
-    if (os.n > 0) {
-        qsort(os.v, os.n, sizeof(os.v[0]), owner_cmp);
-    }
+    sorted_owners(e, &os);
     for (size_t i = 0; i < os.n; i++) {
         struct store_owner *o = os.v[i];
         s = talloc_asprintf_append(
@@ -528,13 +536,10 @@ static void assert_same(const char *want, const char *got)
  * cache:cred,cred" lines, in the order of the disk query below. */
 static char *rows_text(struct env *e)
 {
-    struct owners os = { NULL, 0 };
+    struct owners os;
     char *s = talloc_strdup(e->mem, "");
 
-    store_foreach_owner(e->st, collect, &os);
-    if (os.n > 0) {
-        qsort(os.v, os.n, sizeof(os.v[0]), owner_cmp);
-    }
+    sorted_owners(e, &os);
     for (size_t i = 0; i < os.n; i++) {
         for (struct store_cache *c = os.v[i]->caches; c != NULL; c = c->next) {
             s = talloc_asprintf_append(s, "%s%u/%u %lld:", s[0] != '\0' ? "\n" : "",
