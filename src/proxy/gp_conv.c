@@ -175,6 +175,16 @@ void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
     }
 }
 
+gss_cred_usage_t gp_usage_from_gssx(gssx_cred_usage u)
+{
+    return u == GSSX_C_INITIATE ? GSS_C_INITIATE : (u == GSSX_C_ACCEPT ? GSS_C_ACCEPT : GSS_C_BOTH);
+}
+
+gssx_cred_usage gp_usage_to_gssx(gss_cred_usage_t u)
+{
+    return u == GSS_C_INITIATE ? GSSX_C_INITIATE : (u == GSS_C_ACCEPT ? GSSX_C_ACCEPT : GSSX_C_BOTH);
+}
+
 uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x, gss_name_t *out)
 {
     gss_buffer_desc b;

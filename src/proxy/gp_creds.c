@@ -216,10 +216,7 @@ void gp_cred_memo_note(const struct gp_call *gc, const gssx_cred *handle)
     const gssx_cred_element *el = handle->elements.elements_val;
 
     if (handle->elements.elements_len == 1 && handle->cred_handle_reference.octet_string_len) {
-        usage_memo_put(gc, &handle->cred_handle_reference,
-                       el->cred_usage == GSSX_C_INITIATE
-                           ? GSS_C_INITIATE
-                           : (el->cred_usage == GSSX_C_ACCEPT ? GSS_C_ACCEPT : GSS_C_BOTH),
+        usage_memo_put(gc, &handle->cred_handle_reference, gp_usage_from_gssx(el->cred_usage),
                        el->initiator_time_rec);
     }
 }
@@ -291,9 +288,7 @@ static uint32_t cred_export(uint32_t *min, struct gp_call *gc, TALLOC_CTX *mem,
     out->elements.elements_len = 1;
     el->MN = out->desired_name; /* the XDR tree is talloc'd and freed as a whole, not per field */
     (void)gp_oid_to_gssx(mem, gss_mech_krb5, &el->mech);
-    el->cred_usage = usage == GSS_C_INITIATE ? GSSX_C_INITIATE
-                                             : (usage == GSS_C_ACCEPT ? GSSX_C_ACCEPT
-                                                                      : GSSX_C_BOTH);
+    el->cred_usage = gp_usage_to_gssx(usage);
     el->initiator_time_rec = il;
     el->acceptor_time_rec = al;
     if (tok_in == NULL) {

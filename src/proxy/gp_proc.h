@@ -77,6 +77,9 @@ void gp_status_set(TALLOC_CTX *m, gssx_status *st, uint32_t maj, uint32_t min,
                    gss_const_OID mech);
 /* "major text (major 0x..): minor text" for logs. */
 char *gp_status_text(TALLOC_CTX *m, uint32_t maj, uint32_t min, gss_const_OID mech);
+/* Credential usage between the protocol's and GSSAPI's enums. */
+gss_cred_usage_t gp_usage_from_gssx(gssx_cred_usage u);
+gssx_cred_usage gp_usage_to_gssx(gss_cred_usage_t u);
 /* Imports the display form, else the exported one (then sets gc->name_attrs). */
 uint32_t gp_name_from_gssx(uint32_t *min, struct gp_call *gc, const gssx_name *x, gss_name_t *out);
 /* What is known of a name converted to gssx: in MIT each GSSAPI name call makes a krb5 context,

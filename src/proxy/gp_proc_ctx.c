@@ -327,11 +327,11 @@ int gp_proc_accept_sec_context(struct gp_call *gc, void *argp, void *resp)
                                  &mech, &out, &ret_flags, NULL,
                                  arg->ret_deleg_cred ? &deleg : NULL);
     if (maj == GSS_S_COMPLETE || maj == GSS_S_CONTINUE_NEEDED) {
+        bool complete = maj == GSS_S_COMPLETE;
         uint32_t emaj, emin;
         res->context_handle = talloc_zero(gc->mem, gssx_ctx);
-        bool done = maj == GSS_S_COMPLETE;
-        emaj = gp_ctx_to_gssx_accept(&emin, gc, done ? type : GP_EXPORT_DEFAULT, &ctx, src,
-                                     done && gp_gss_oid_is_krb5(mech) ? &in : NULL,
+        emaj = gp_ctx_to_gssx_accept(&emin, gc, complete ? type : GP_EXPORT_DEFAULT, &ctx, src,
+                                     complete && gp_gss_oid_is_krb5(mech) ? &in : NULL,
                                      res->context_handle);
         if (emaj == GSS_S_COMPLETE && type == GP_EXPORT_LUCID &&
             res->context_handle->src_name.display_name.octet_string_len > KERNEL_MAX_PRINC) {

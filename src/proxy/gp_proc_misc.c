@@ -196,12 +196,6 @@ done:
     return 0;
 }
 
-static gss_cred_usage_t usage_from_gssx(gssx_cred_usage u)
-{
-    return u == GSSX_C_INITIATE ? GSS_C_INITIATE : (u == GSSX_C_ACCEPT ? GSS_C_ACCEPT
-                                                                       : GSS_C_BOTH);
-}
-
 /* acquire_type = impersonate_name: s4u2self for desired_name with the impersonator's
  * initiator cred (the input handle, else the service's own from its keytab). Only for
  * services with allow_protocol_transition or trusted, as gssproxy. */
@@ -255,7 +249,7 @@ int gp_proc_acquire_cred(struct gp_call *gc, void *argp, void *resp)
     gssx_res_acquire_cred *res = resp;
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
     gss_name_t desired = GSS_C_NO_NAME;
-    gss_cred_usage_t usage = usage_from_gssx(arg->cred_usage);
+    gss_cred_usage_t usage = gp_usage_from_gssx(arg->cred_usage);
     OM_uint32 maj = GSS_S_COMPLETE, min = 0, tmp;
     const octet_string *at = gp_opt_find(arg->options.options_val, arg->options.options_len,
                                          GP_OPT_ACQUIRE_TYPE);
@@ -468,7 +462,7 @@ int gp_proc_store_cred(struct gp_call *gc, void *argp, void *resp)
     gss_key_value_element_desc el[1];
     gss_key_value_set_desc store = { 0, el };
     gss_OID_set stored = GSS_C_NO_OID_SET;
-    gss_cred_usage_t usage = usage_from_gssx(arg->cred_usage), used = 0;
+    gss_cred_usage_t usage = gp_usage_from_gssx(arg->cred_usage), used = 0;
     OM_uint32 maj, min = 0, tmp;
 
     for (size_t i = 0; i < gc->svc->ncred_store && store.count == 0; i++) {
@@ -494,8 +488,7 @@ int gp_proc_store_cred(struct gp_call *gc, void *argp, void *resp)
                               arg->default_cred, &store, &stored, &used);
     if (maj == GSS_S_COMPLETE) {
         oid_set_to_gssx(gc->mem, stored, &res->elements_stored);
-        res->cred_usage_stored = used == GSS_C_INITIATE ? GSSX_C_INITIATE
-                                 : used == GSS_C_ACCEPT ? GSSX_C_ACCEPT : GSSX_C_BOTH;
+        res->cred_usage_stored = gp_usage_to_gssx(used);
     }
 done:
     gp_status_set(gc->mem, &res->status, maj, min, maj == 0 ? gss_mech_krb5 : GSS_C_NO_OID);
