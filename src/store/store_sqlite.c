@@ -216,7 +216,6 @@ static int sq_op_rollback(void *pctx)
 static void sq_reload_touched(void *pctx)
 {
     struct store_sqlite *sq = pctx;
-
     int ret = store_sqlite_reload_owners(sq, sq->touched, sq->ntouched);
 
     if (ret != 0) {
